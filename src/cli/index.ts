@@ -1,0 +1,53 @@
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+// Each subcommand lives in its own file; add new ones to this list.
+import { doctor } from './doctor.js';
+
+const commands: Command[] = [
+  doctor,
+];
+
+function mainHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'rlhf — align causal language models from TypeScript (SFT, reward models, PPO, DPO, human feedback)',
+    '',
+    'Usage: rlhf <command> [options]      rlhf <command> --help for details',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(mainHelp());
+    return name === undefined ? 1 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (!cmd) {
+    process.stderr.write(`rlhf: unknown command '${name}'. Run 'rlhf --help' for the list.\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(cmd.help.endsWith('\n') ? cmd.help : cmd.help + '\n');
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError || (err instanceof Error && err.name !== 'Error' && !process.env.RLHF_DEBUG)) {
+      process.stderr.write(`rlhf ${name}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
