@@ -310,6 +310,10 @@ RLHF_FN(NarrowCopy_) {
   RLHF_CATCH
 }
 
+// setData_(t, src): t now refers to src's data (dtype/device/shape may change), keeping its identity
+// and requires_grad — how Module.to() converts parameters without invalidating references.
+RLHF_FN(SetData_) { RLHF_TRY T(info, 0).set_data(T(info, 1)); return E.Undefined(); RLHF_CATCH }
+
 // AdamW over a list of parameters in one call (PyTorch's update rule, decoupled weight decay):
 //   p ← p·(1 − lr·λ);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
 //   p ← p − lr/(1−β1ᵗ) · m / (√(v/(1−β2ᵗ)) + ε)
@@ -391,7 +395,7 @@ void RegisterOps(Napi::Env env, Napi::Object exports) {
   X("mulS_", MulS_) X("divS_", DivS_) X("fill_", Fill_) X("addScaled_", AddScaled_) X("zero_", Zero_)
   X("addcmul_", Addcmul_) X("addcdiv_", Addcdiv_) X("lerp_", Lerp_) X("clamp_", Clamp_) X("uniform_", Uniform_)
   X("normal_", Normal_) X("narrowCopy_", NarrowCopy_) X("adamwStep", AdamwStep) X("globalNorm", GlobalNorm)
-  X("mulListByTensor_", MulListByTensor_)
+  X("mulListByTensor_", MulListByTensor_) X("setData_", SetData_)
 #undef X
 }
 

@@ -30,7 +30,8 @@ export class ByteLevelBpeBackend implements TokenizerBackend {
   private readonly splitter: AddedTokenSplitter;
   private readonly addedById = new Map<number, AddedToken>();
   private readonly addedByContent = new Map<string, AddedToken>();
-  private readonly utf8 = new TextDecoder('utf-8'); // invalid bytes → U+FFFD, like from_utf8_lossy
+  // Invalid bytes become U+FFFD, like Rust's from_utf8_lossy; a leading BOM is text, not a marker.
+  private readonly utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
   constructor(data: BpeData | BpeModel, options: ByteLevelBpeOptions = {}) {
     this.model = data instanceof BpeModel ? data : new BpeModel(data);

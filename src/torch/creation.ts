@@ -1,0 +1,150 @@
+// Making tensors: from JavaScript data, constants, ranges and random numbers.
+import { native } from './native.js';
+import { type DType, type AnyTypedArray, dtypeCode, dtypeOfTypedArray } from './dtype.js';
+import { Tensor, wrapHandle, type Device, type NestedArray } from './tensor.js';
+import { TorchError } from './errors.js';
+
+export interface CreateOptions {
+  dtype?: DType;
+  device?: Device;
+  requiresGrad?: boolean;
+}
+
+function finish(t: Tensor, opts: CreateOptions): Tensor {
+  if (opts.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+function inferShape(data: NestedArray, path = 'data'): number[] {
+  if (!Array.isArray(data)) return [];
+  if (data.length === 0) return [0];
+  const inner = inferShape(data[0] as NestedArray, `${path}[0]`);
+  for (let i = 1; i < data.length; i++) {
+    const s = inferShape(data[i] as NestedArray, `${path}[${i}]`);
+    if (s.length !== inner.length || s.some((v, k) => v !== inner[k])) {
+      throw new TorchError(`tensor(): ragged nested array: ${path}[0] has shape [${inner.join(', ')}] but ${path}[${i}] has [${s.join(', ')}]`);
+    }
+  }
+  return [data.length, ...inner];
+}
+
+function typedFor(dtype: DType, values: readonly (number | boolean)[]): AnyTypedArray {
+  switch (dtype) {
+    case 'float64': return Float64Array.from(values, Number);
+    case 'int64': return BigInt64Array.from(values, (v) => BigInt(Math.trunc(Number(v))));
+    case 'int32': return Int32Array.from(values, Number);
+    case 'int16': return Int16Array.from(values, Number);
+    case 'int8': return Int8Array.from(values, Number);
+    case 'uint8': case 'bool': return Uint8Array.from(values, (v) => Number(v));
+    default: return Float32Array.from(values, Number);
+  }
+}
+
+/**
+ * A tensor from nested arrays, a typed array, or a number.
+ * Numbers default to float32 (not int64 as in PyTorch: every JS number is a double); booleans to bool;
+ * typed arrays keep their type (Float64Array → float64, Int32Array → int32, BigInt64Array → int64, …).
+ * Pass `shape` with a flat typed array to reshape it.
+ */
+export function tensor(data: NestedArray | AnyTypedArray, opts: CreateOptions & { shape?: number[] } = {}): Tensor {
+  let shape: number[];
+  let typed: AnyTypedArray;
+  let srcDtype: DType;
+  if (ArrayBuffer.isView(data)) {
+    typed = data;
+    srcDtype = dtypeOfTypedArray(data);
+    shape = opts.shape ?? [data.length];
+  } else {
+    shape = opts.shape ?? inferShape(data);
+    const flat = (Array.isArray(data) ? data.flat(Infinity) : [data]) as (number | boolean)[];
+    srcDtype = opts.dtype ?? (flat.length > 0 && typeof flat[0] === 'boolean' ? 'bool' : 'float32');
+    if (srcDtype === 'bfloat16' || srcDtype === 'float16') {
+      typed = Float32Array.from(flat, Number);
+      srcDtype = 'float32';
+    } else typed = typedFor(srcDtype, flat);
+  }
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (n !== typed.length) throw new TorchError(`tensor(): shape [${shape.join(', ')}] needs ${n} elements, data has ${typed.length}`);
+  let t = wrapHandle('tensor', [], () => native.fromBuffer(typed, shape, dtypeCode(srcDtype), opts.device ?? 'cpu'));
+  if (opts.dtype && opts.dtype !== srcDtype) {
+    const c = t.to(opts.dtype);
+    t.dispose();
+    t = c;
+  }
+  return finish(t, opts);
+}
+
+const dt = (o: CreateOptions): number => dtypeCode(o.dtype ?? 'float32');
+const dev = (o: CreateOptions): string => o.device ?? 'cpu';
+
+export function zeros(shape: number[], opts: CreateOptions = {}): Tensor {
+  return finish(wrapHandle('zeros', [shape], () => native.zeros(shape, dt(opts), dev(opts))), opts);
+}
+export function ones(shape: number[], opts: CreateOptions = {}): Tensor {
+  return finish(wrapHandle('ones', [shape], () => native.ones(shape, dt(opts), dev(opts))), opts);
+}
+/** Uninitialised memory: fast, contents arbitrary. */
+export function empty(shape: number[], opts: CreateOptions = {}): Tensor {
+  return finish(wrapHandle('empty', [shape], () => native.empty(shape, dt(opts), dev(opts))), opts);
+}
+export function full(shape: number[], value: number | boolean, opts: CreateOptions = {}): Tensor {
+  return finish(wrapHandle('full', [shape, value], () => native.full(shape, value, dt(opts), dev(opts))), opts);
+}
+export function zerosLike(t: Tensor, opts: CreateOptions = {}): Tensor {
+  return zeros(t.shape, { dtype: t.dtype, device: t.device as Device, ...opts });
+}
+export function onesLike(t: Tensor, opts: CreateOptions = {}): Tensor {
+  return ones(t.shape, { dtype: t.dtype, device: t.device as Device, ...opts });
+}
+export function fullLike(t: Tensor, value: number, opts: CreateOptions = {}): Tensor {
+  return full(t.shape, value, { dtype: t.dtype, device: t.device as Device, ...opts });
+}
+/** start, start+step, … below end. arange(5) is 0..4. Defaults to int64, like PyTorch. */
+export function arange(startOrEnd: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  const [s, e] = end === undefined ? [0, startOrEnd] : [startOrEnd, end];
+  const o = { dtype: 'int64' as DType, ...opts };
+  return finish(wrapHandle('arange', [s, e, step], () => native.arange(s, e, step, dt(o), dev(o))), o);
+}
+export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
+  return finish(wrapHandle('linspace', [start, end, steps], () => native.linspace(start, end, steps, dt(opts), dev(opts))), opts);
+}
+export function eye(n: number, opts: CreateOptions = {}): Tensor {
+  return finish(wrapHandle('eye', [n], () => native.eye(n, dt(opts), dev(opts))), opts);
+}
+/** Standard normal samples. */
+export function randn(shape: number[], opts: CreateOptions = {}): Tensor {
+  return finish(wrapHandle('randn', [shape], () => native.randn(shape, dt(opts), dev(opts))), opts);
+}
+/** Uniform samples in [0, 1). */
+export function rand(shape: number[], opts: CreateOptions = {}): Tensor {
+  return finish(wrapHandle('rand', [shape], () => native.rand(shape, dt(opts), dev(opts))), opts);
+}
+/** Integers uniform in [low, high). Defaults to int64. */
+export function randint(low: number, high: number, shape: number[], opts: CreateOptions = {}): Tensor {
+  const o = { dtype: 'int64' as DType, ...opts };
+  return finish(wrapHandle('randint', [low, high, shape], () => native.randint(low, high, shape, dt(o), dev(o))), o);
+}
+/** Seeds libtorch's generators (CPU and every CUDA device): same seed, same samples. */
+export function manualSeed(seed: number): void {
+  native.manualSeed(seed);
+}
+
+/** Concatenates along an existing dim. */
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new TorchError('cat(): needs at least one tensor');
+  return wrapHandle('cat', tensors, () => native.cat(tensors.map((t) => t.handle), dim));
+}
+/** Stacks along a new dim. */
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new TorchError('stack(): needs at least one tensor');
+  return wrapHandle('stack', tensors, () => native.stack(tensors.map((t) => t.handle), dim));
+}
+/** cond ? a : b, elementwise with broadcasting (b may be a number). */
+export function where(cond: Tensor, a: Tensor, b: Tensor | number): Tensor {
+  if (typeof b === 'number') return wrapHandle('where', [cond, a, b], () => native.whereS(cond.handle, a.handle, b));
+  return wrapHandle('where', [cond, a, b], () => native.where(cond.handle, a.handle, b.handle));
+}
+/** Einstein summation: einsum('bij,bjk->bik', a, b). */
+export function einsum(equation: string, ...operands: Tensor[]): Tensor {
+  return wrapHandle(`einsum('${equation}')`, operands, () => native.einsum(equation, operands.map((t) => t.handle)));
+}
