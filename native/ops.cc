@@ -3,6 +3,7 @@
 #include "tensor.h"
 
 #include <cmath>
+#include <torch/version.h>
 #include <limits>
 
 namespace rlhf {
@@ -239,20 +240,28 @@ RLHF_FN(Sdpa) {
   double p = Num(info, 4);
   bool causal = Bool(info, 5);
   double scale = (info.Length() > 6 && info[6].IsNumber()) ? Num(info, 6) : 1.0 / std::sqrt((double)q.size(-1));
-#if TORCH_VERSION_MAJOR >= 2 && TORCH_VERSION_MINOR >= 1
-  return Wrap(E, at::scaled_dot_product_attention(q, k, v, mask, p, causal && !mask, scale));
-#else
-  auto att = at::matmul(q, k.transpose(-2, -1)).mul_(scale);  // (B, nh, Tq, Tk)
   int64_t Tq = q.size(-2), Tk = k.size(-2);
+  // Masked scores get the most negative finite value, not -inf (as transformers does): a row with
+  // every key masked (a left-padding position) then softmaxes to a uniform row instead of NaN,
+  // and NaN can never leak into real positions through 0·NaN in the product with v.
+  auto low = q.scalar_type() == at::kHalf ? -65504.0 : -3.0e38;
+  c10::optional<at::Tensor> bias;  // additive (…, Tq, Tk)
   if (causal) {
     // Query i may attend to keys 0..i+(Tk-Tq): the last Tq rows of a Tk×Tk lower triangle.
     auto keep = at::ones({Tq, Tk}, q.options().dtype(at::kBool)).tril(Tk - Tq);
-    att = att.masked_fill(keep.logical_not(), -std::numeric_limits<float>::infinity());
+    bias = at::zeros({Tq, Tk}, q.options()).masked_fill(keep.logical_not(), low);
   }
   if (mask) {
-    if (mask->scalar_type() == at::kBool) att = att.masked_fill(mask->logical_not(), -std::numeric_limits<float>::infinity());
-    else att = att.add(*mask);
+    auto m = mask->scalar_type() == at::kBool ? at::zeros(mask->sizes(), q.options()).masked_fill(mask->logical_not(), low) : mask->to(q.scalar_type());
+    bias = bias ? at::add(*bias, m).clamp_min(low) : m;
   }
+#if (TORCH_VERSION_MAJOR > 2) || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  // Fused kernels (flash / memory-efficient on GPU, a blocked kernel on CPU).
+  if (!bias) return Wrap(E, at::scaled_dot_product_attention(q, k, v, c10::nullopt, p, false, scale));
+  return Wrap(E, at::scaled_dot_product_attention(q, k, v, bias, p, false, scale));
+#else
+  auto att = at::matmul(q, k.transpose(-2, -1)).mul_(scale);  // (B, nh, Tq, Tk)
+  if (bias) att = att.add(*bias);
   att = at::softmax(att, -1);
   if (p > 0) att = at::dropout(att, p, true);
   return Wrap(E, at::matmul(att, v));  // (B, nh, Tq, hs)

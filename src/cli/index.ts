@@ -2,9 +2,11 @@ import type { Command } from './command.js';
 import { UsageError } from './command.js';
 // Each subcommand lives in its own file; add new ones to this list.
 import { doctor } from './doctor.js';
+import { studio } from './studio.js';
 
 const commands: Command[] = [
   doctor,
+  studio,
 ];
 
 function mainHelp(): string {

@@ -470,7 +470,7 @@ function checkTensor(t: RawTensor, name: string | undefined): void {
   };
   if (typeof t !== 'object' || t === null) return fail(`expected {dtype, shape, data}, got ${describe(t)}`);
   if (typeof t.dtype !== 'string' || !isSafetensorsDtype(t.dtype)) return fail(`unknown dtype ${describe(t.dtype)} (known: ${SAFETENSORS_DTYPES.join(', ')})`);
-  if (!Array.isArray(t.shape) || !t.shape.every(isCount)) return fail(`shape ${describe(t.shape)} must be an array of non-negative integers`);
+  if (!Array.isArray(t.shape) || !t.shape.every(isCount)) return fail(`shape must be an array of non-negative integers, got ${describe(t.shape)}`);
   if (!(t.data instanceof Uint8Array)) return fail(`data must be a Uint8Array of bytes, got ${describe(t.data)} (fromTypedArray wraps typed arrays)`);
   const expected = byteLength(t.dtype, t.shape);
   if (expected !== t.data.byteLength) fail(`shape [${t.shape.join(', ')}] of ${t.dtype} needs ${expected ?? 'more than 2^53'} bytes but data has ${t.data.byteLength}`);
@@ -617,7 +617,10 @@ export async function readSafetensorsDir(dir: string, options: ReadOptions = {})
     if (typeof saveId === 'string' && shard.metadata[SAVE_ID_KEY] !== saveId) {
       throw new SafetensorsError('inconsistent-shards', `shard ${file} is from a different save than the index (a save was interrupted?) — re-save the model`, ctx);
     }
-    metadata ??= shard.metadata;
+    if (metadata === undefined) {
+      const { [SAVE_ID_KEY]: _saveId, ...rest } = shard.metadata; // bookkeeping of this module, not the model's
+      metadata = rest;
+    }
     for (const [name, t] of shard.tensors) tensors.set(name, t);
   }
   for (const [name, file] of index.weightMap) {
@@ -675,7 +678,9 @@ export async function writeSafetensorsDir(
   const entries = checkTensors(tensors);
   const byName = new Map(entries);
   const metadata = { format: 'pt', ...options.metadata };
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+    throw new SafetensorsError('io', `cannot create the directory: ${errMessage(err)}`, { source: dir, cause: err });
+  });
   await removeStaleTempFiles(dir, (target) => target === SINGLE_FILE || target === INDEX_FILE || SHARD_NAME.test(target));
 
   const plan = planShards(entries, maxShardBytes);
@@ -773,6 +778,7 @@ export function toTypedArray<D extends SafetensorsDtype>(t: { dtype: D; data: Ui
 
 /** Wraps a typed array as a tensor without copying (the bytes are shared). Checks the length against `shape`. */
 export function fromTypedArray<D extends SafetensorsDtype>(dtype: D, shape: number[], values: DtypeArrays[D]): RawTensor {
+  if (!LITTLE_ENDIAN && DTYPES[dtype].size > 1) throw new SafetensorsError('invalid-tensor', 'typed-array views need a little-endian machine');
   const t: RawTensor = { dtype, shape, data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
   checkTensor(t, undefined);
   return t;
@@ -931,7 +937,12 @@ function describe(v: unknown): string {
   if (typeof v === 'bigint' || typeof v === 'function' || typeof v === 'symbol') return typeof v;
   if (v instanceof Uint8Array) return `a ${v.constructor.name}`;
   if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
-  const json = JSON.stringify(v) ?? typeof v;
+  let json: string;
+  try {
+    json = JSON.stringify(v) ?? typeof v;
+  } catch {
+    json = Array.isArray(v) ? 'an array' : typeof v; // cycles, BigInts inside
+  }
   return json.length > 60 ? `${json.slice(0, 57)}...` : json;
 }
 

@@ -1,0 +1,61 @@
+// What every causal language model in src/models offers to generation, trainers and the CLI.
+import type { Tensor } from '../torch/tensor.js';
+import type { Module } from '../nn/module.js';
+
+/**
+ * Per-layer key/value cache for incremental decoding, preallocated to maxLength so that a decoding
+ * step writes one column in place instead of concatenating (no reallocation, no copy of the past).
+ * k[i], v[i]: (B, nh, maxLength, hs); the first `length` positions are filled.
+ */
+export interface KVCache {
+  readonly k: Tensor[];
+  readonly v: Tensor[];
+  /** Positions filled so far (the same for every sequence in the batch; padding is masked instead). */
+  length: number;
+  readonly maxLength: number;
+  dispose(): void;
+}
+
+export interface ForwardOptions {
+  /**
+   * (B, Tpast + T) 1 for real tokens, 0 for padding — covering the cached positions too.
+   * Left-padded batches put 0s first.
+   */
+  attentionMask?: Tensor | null;
+  /** (B, T) positions of the new tokens; defaults to Tpast..Tpast+T-1. For left padding pass cumsum(mask)-1. */
+  positionIds?: Tensor | null;
+  /** When given, attention uses cache[0..length) + the new tokens, and the new k/v are written into it. */
+  cache?: KVCache | null;
+  /** Return the final hidden states (after the last LayerNorm) too — value and reward heads read them. */
+  outputHidden?: boolean;
+}
+
+export interface ForwardOutput {
+  /** (B, T, V) next-token logits. */
+  logits: Tensor;
+  /** (B, T, C) final hidden states, when outputHidden. */
+  hidden?: Tensor;
+}
+
+/** Fields every architecture's config has (Hugging Face names). */
+export interface BaseLMConfig {
+  model_type: string;
+  vocab_size: number;
+  /** Longest sequence the position embeddings cover. */
+  n_positions: number;
+  n_embd: number;
+  n_layer: number;
+  n_head: number;
+  bos_token_id: number;
+  eos_token_id: number;
+}
+
+export interface CausalLM extends Module {
+  readonly config: BaseLMConfig;
+  /** input ids (B, T) int64 → logits (B, T, V). */
+  forward(inputIds: Tensor, opts?: ForwardOptions): ForwardOutput;
+  /** Hidden states only (no LM head), (B, T, C): what reward/value heads use. */
+  forwardHidden(inputIds: Tensor, opts?: ForwardOptions): Tensor;
+  /** A cache sized for this model: batch B, up to maxLength positions, in the given dtype. */
+  createCache(batchSize: number, maxLength: number, opts?: { dtype?: 'float32' | 'bfloat16' }): KVCache;
+}
