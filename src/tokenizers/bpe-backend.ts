@@ -30,6 +30,7 @@ export class ByteLevelBpeBackend implements TokenizerBackend {
   private readonly splitter: AddedTokenSplitter;
   private readonly addedById = new Map<number, AddedToken>();
   private readonly addedByContent = new Map<string, AddedToken>();
+  private readonly idBytes: Array<Uint8Array | null | undefined> = []; // decode cache, filled on first use
   // Invalid bytes become U+FFFD, like Rust's from_utf8_lossy; a leading BOM is text, not a marker.
   private readonly utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
@@ -62,21 +63,19 @@ export class ByteLevelBpeBackend implements TokenizerBackend {
   }
 
   decode(ids: readonly number[]): string {
-    const chunks: Uint8Array[] = [];
-    let length = 0;
+    let buf = new Uint8Array(ids.length * 4 + 16);
+    let n = 0;
     for (const id of ids) {
       const bytes = this.bytesOf(id);
       if (bytes === null) continue; // unknown id: skipped, as Hugging Face does
-      chunks.push(bytes);
-      length += bytes.length;
+      if (n + bytes.length > buf.length) {
+        const bigger = new Uint8Array(2 * (n + bytes.length));
+        bigger.set(buf.subarray(0, n));
+        buf = bigger;
+      }
+      for (let i = 0; i < bytes.length; i++) buf[n++] = bytes[i]!;
     }
-    const all = new Uint8Array(length);
-    let offset = 0;
-    for (const c of chunks) {
-      all.set(c, offset);
-      offset += c.length;
-    }
-    return this.utf8.decode(all);
+    return this.utf8.decode(buf.subarray(0, n));
   }
 
   tokenToId(token: string): number | undefined {
@@ -90,11 +89,14 @@ export class ByteLevelBpeBackend implements TokenizerBackend {
   // The bytes of one id: an added token is its text as is; a vocabulary token maps its stand-in
   // characters back to bytes (a token with other characters is taken as plain text, as HF does).
   private bytesOf(id: number): Uint8Array | null {
+    const known = this.idBytes[id];
+    if (known !== undefined) return known;
     const added = this.addedById.get(id);
-    if (added !== undefined) return utf8Bytes(added.content);
-    const bytes = this.model.bytesOf(id);
-    if (bytes !== null) return bytes;
     const token = this.model.idToToken[id];
-    return token === undefined ? null : utf8Bytes(token);
+    let bytes: Uint8Array | null = null;
+    if (added !== undefined) bytes = utf8Bytes(added.content);
+    else if (token !== undefined) bytes = this.model.bytesOf(id) ?? utf8Bytes(token);
+    if (Number.isInteger(id) && id >= 0 && id < this.vocabSize) this.idBytes[id] = bytes;
+    return bytes;
   }
 }

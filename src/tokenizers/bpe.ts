@@ -46,8 +46,6 @@ export class BpeModel {
   private readonly mergeId: Int32Array;
   // byte → id of the single-byte token (-1 if the vocabulary lacks it).
   private readonly byteId: Int32Array;
-  // id → the bytes it stands for (null if the token is not made of byte stand-ins).
-  private readonly idBytes: Array<Uint8Array | null>;
   private readonly cache = new Map<string, readonly number[]>();
 
   constructor(data: BpeData) {
@@ -57,7 +55,6 @@ export class BpeModel {
     const idToToken: Array<string | undefined> = [];
     for (const [token, id] of data.vocab) idToToken[id] = token;
     this.idToToken = idToToken;
-    this.idBytes = idToToken.map((t) => (t === undefined ? null : tokenStringToBytes(t)));
 
     this.byteId = new Int32Array(256).fill(-1);
     for (let b = 0; b < 256; b++) this.byteId[b] = data.vocab.get(BYTE_TO_CHAR[b]!) ?? -1;
@@ -115,7 +112,8 @@ export class BpeModel {
 
   /** The bytes an id stands for, or null when the id is unknown or is not made of byte stand-ins. */
   bytesOf(id: number): Uint8Array | null {
-    return this.idBytes[id] ?? null;
+    const token = this.idToToken[id];
+    return token === undefined ? null : tokenStringToBytes(token);
   }
 
   /**
@@ -294,6 +292,19 @@ class MinHeap {
     }
     return top;
   }
+}
+
+/** `vocab.json` contents → a Map, checking every id is an integer (`where` names the file in errors). */
+export function vocabFromObject(obj: Readonly<Record<string, unknown>>, where: string): Map<string, number> {
+  const vocab = new Map<string, number>();
+  for (const token in obj) {
+    const id = obj[token];
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
+      throw new TokenizerError(`${where}: ${JSON.stringify(token)} must map to a non-negative integer id, got ${JSON.stringify(id)}`);
+    }
+    vocab.set(token, id);
+  }
+  return vocab;
 }
 
 /** Parses `merges.txt`: an optional "#version" line, then one "left right" pair per line. */

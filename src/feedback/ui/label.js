@@ -13,7 +13,7 @@ const PAIR_CHOICES = [
 
 function responseCard(r, { selected, onclick, extra, cls } = {}) {
   return h('article', { class: ['card response', selected && 'selected', cls], onclick, 'data-letter': r.letter },
-    h('header', { class: 'response-head' }, h('span', { class: 'letter' }, r.letter), extra ?? null),
+    cls === 'single' ? h('div', { class: 'eyebrow' }, 'Response') : h('header', { class: 'response-head' }, h('span', { class: 'letter' }, r.letter), extra ?? null),
     h('div', { class: 'text' }, r.text || h('span', { class: 'muted' }, '(empty response)')));
 }
 
