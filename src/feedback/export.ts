@@ -155,7 +155,8 @@ function preferenceRows(
       e.votes.push(v.vote);
     }
   }
-  for (const { i, j, votes } of byPair.values()) {
+  const pairs = [...byPair.values()].sort((a, b) => a.i - b.i || a.j - b.j);
+  for (const { i, j, votes } of pairs) {
     const decisions = aggregate === 'majority' ? [majority(votes)] : votes;
     for (const d of decisions) {
       const [ri, rj] = [item.responses[i]!.text, item.responses[j]!.text];

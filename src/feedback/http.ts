@@ -86,8 +86,11 @@ export const requireAdmin: MiddlewareHandler<Env> = async (c, next) => {
 export function limitBody(maxBytes: number): MiddlewareHandler {
   return bodyLimit({
     maxSize: maxBytes,
-    onError: (c) =>
-      c.json({ error: { code: 'too_large', message: `Request body too large: the limit here is ${Math.round(maxBytes / 1024)} KiB.` } }, 413),
+    onError: (c) => {
+      // The rest of the body is not read: close the connection rather than reuse it.
+      c.header('Connection', 'close');
+      return c.json({ error: { code: 'too_large', message: `Request body too large: the limit here is ${Math.round(maxBytes / 1024)} KiB.` } }, 413);
+    },
   });
 }
 
@@ -111,9 +114,8 @@ export function errorResponse(err: Error, c: Context, log: (line: string) => voi
     const body: Record<string, unknown> = { code: err.code, message: err.message };
     if (err instanceof InvalidInputError && err.issues.length) body.issues = err.issues;
     if (err instanceof ImportError) body.lines = err.lines.slice(0, 100);
-    const res = c.json({ error: body }, err.status as ContentfulStatusCode);
-    if (err.status === 401) res.headers.set('WWW-Authenticate', 'Bearer realm="rlhf-studio"');
-    return res;
+    if (err.status === 401) c.header('WWW-Authenticate', 'Bearer realm="rlhf-studio"');
+    return c.json({ error: body }, err.status as ContentfulStatusCode);
   }
   if (err instanceof HTTPException) {
     return c.json({ error: { code: 'http', message: err.message || 'Request refused.' } }, err.status);

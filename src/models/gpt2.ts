@@ -4,21 +4,27 @@
 //
 // Hugging Face specifics (see DESIGN.md): c_attn, c_proj, c_fc are Conv1D — weights stored
 // (in, out), the transpose of nn.Linear — so y = b + x·W is one addmm; c_attn fuses q, k, v along
-// `out`; gelu_new is the tanh approximation; the LM head is tied to wte.
-import { Tensor } from '../torch/tensor.js';
-import { F, empty, zeros, arange } from '../torch/index.js';
+// `out`; gelu_new is the tanh approximation; the LM head is tied to wte (unless
+// tie_word_embeddings is false). Every config switch of transformers' GPT2Config that changes the
+// forward pass is honoured: n_inner, activation_function, layer_norm_epsilon, scale_attn_weights,
+// scale_attn_by_inverse_layer_idx, reorder_and_upcast_attn, tie_word_embeddings.
+import type { Tensor, Device } from '../torch/tensor.js';
+import { F, zeros, arange } from '../torch/index.js';
 import { Module } from '../nn/module.js';
-import { Embedding, LayerNorm, Dropout } from '../nn/layers.js';
-import { normal_ } from '../nn/init.js';
+import { LayerNorm, Dropout } from '../nn/layers.js';
+import { Embedding, Linear, normalParam, zerosParam } from './layers.js';
 import { StaticKVCache } from './kv-cache.js';
 import type { CausalLM, ForwardOptions, ForwardOutput, KVCache, BaseLMConfig } from './types.js';
 
+/** transformers' ACT2FN names rlhf implements. */
+export const ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh', 'gelu_fast', 'gelu', 'quick_gelu', 'relu', 'silu', 'swish'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
 
 export interface GPT2Config extends BaseLMConfig {
   model_type: 'gpt2';
   /** MLP width; null means 4·n_embd. */
   n_inner: number | null;
-  activation_function: 'gelu_new' | 'gelu' | 'gelu_pytorch_tanh' | 'relu' | 'silu';
+  activation_function: Activation;
   resid_pdrop: number;
   embd_pdrop: number;
   attn_pdrop: number;
@@ -28,9 +34,14 @@ export interface GPT2Config extends BaseLMConfig {
   scale_attn_weights: boolean;
   /** Additionally scale layer i's scores by 1/(i+1). */
   scale_attn_by_inverse_layer_idx: boolean;
-  /** Computes attention in float32 (we always do outside autocast; kept for config round trips). */
+  /** Computes attention scores and softmax in float32 even when the weights are bf16/fp16. */
   reorder_and_upcast_attn: boolean;
+  /** The LM head reuses wte (true, GPT-2's checkpoints), or is its own `lm_head.weight` (V, C). */
   tie_word_embeddings: boolean;
+  /** The padding token; transformers' sequence classifiers (reward models) need it. */
+  pad_token_id?: number | null;
+  /** config.json fields rlhf does not use (n_ctx, task_specific_params, …), written back on save. */
+  extra?: Record<string, unknown>;
 }
 
 /** GPT-2 small's configuration (124M parameters). */
@@ -56,13 +67,15 @@ export const GPT2_DEFAULTS: GPT2Config = {
   eos_token_id: 50256,
 };
 
+/** transformers' ACT2FN: gelu_new (and its aliases) is the tanh approximation, gelu the exact erf form. */
 export function activation(x: Tensor, name: string): Tensor {
   switch (name) {
     case 'gelu_new': case 'gelu_pytorch_tanh': case 'gelu_fast': return x.gelu('tanh');
     case 'gelu': return x.gelu('none');
+    case 'quick_gelu': return x.mul(x.mul(1.702).sigmoid()); // x·σ(1.702x)
     case 'relu': return x.relu();
     case 'silu': case 'swish': return x.silu();
-    default: throw new Error(`unsupported activation_function '${name}' in config.json; rlhf supports gelu_new, gelu, gelu_pytorch_tanh, relu, silu`);
+    default: throw new Error(`unsupported activation_function '${name}' in config.json; rlhf supports ${ACTIVATIONS.join(', ')}`);
   }
 }
 
@@ -72,8 +85,8 @@ export class Conv1D extends Module {
   readonly bias: Tensor;
   constructor(readonly nIn: number, readonly nOut: number, std = 0.02) {
     super();
-    this.weight = this.registerParameter('weight', normal_(empty([nIn, nOut]), 0, std));
-    this.bias = this.registerParameter('bias', zeros([nOut]));
+    this.weight = this.registerParameter('weight', normalParam([nIn, nOut], std)); // (in, out)
+    this.bias = this.registerParameter('bias', zerosParam([nOut]));
   }
   forward(x: Tensor): Tensor {
     const s = x.shape; // (…, nIn)
@@ -107,13 +120,17 @@ export class GPT2Attention extends Module {
     const heads = (t: Tensor): Tensor => t.view(B, T, nh, hs).transpose(1, 2); // (B, nh, T, hs)
     let K = heads(k as Tensor);
     let V = heads(v as Tensor);
+    let Q = heads(q as Tensor);
     if (cache) ({ k: K, v: V } = cache.update(this.layerIdx, K, V)); // (B, nh, Tpast+T, hs)
-    const y = F.scaledDotProductAttention(heads(q as Tensor), K, V, {
+    const upcast = this.cfg.reorder_and_upcast_attn && Q.dtype !== 'float32';
+    if (upcast) [Q, K, V] = [Q.float(), K.float(), V.float()];
+    let y = F.scaledDotProductAttention(Q, K, V, {
       mask,
       isCausal: mask === null,
       dropoutP: this.training ? this.cfg.attn_pdrop : 0,
       scale: this.scale,
     }); // (B, nh, T, hs)
+    if (upcast) y = y.to(x.dtype);
     const merged = y.transpose(1, 2).reshape(B, T, C); // (B, T, C)
     return this.resid_dropout.forward(this.c_proj.forward(merged));
   }
@@ -159,7 +176,7 @@ export class GPT2Block extends Module {
  */
 export function buildAttentionMask(attentionMask: Tensor | null | undefined, T: number, Tk: number): Tensor | null {
   if (!attentionMask) return null;
-  const causal = zeros([T, Tk], { dtype: 'bool' }).logicalNot().tril(Tk - T); // (T, Tk)
+  const causal = zeros([T, Tk], { dtype: 'bool', device: attentionMask.device as Device }).logicalNot().tril(Tk - T); // (T, Tk)
   const real = attentionMask.narrow(1, attentionMask.size(1) - Tk, Tk).ne(0).unsqueeze(1).unsqueeze(1); // (B, 1, 1, Tk)
   return real.logicalAnd(causal); // (B, 1, T, Tk)
 }
@@ -168,8 +185,8 @@ export function buildAttentionMask(attentionMask: Tensor | null | undefined, T: 
  * Position ids: Tpast..Tpast+T-1, or, with a (left-padded) attention mask, each token's index
  * among the real tokens of its row — cumsum(mask) − 1, with padding set to 1 as transformers does.
  */
-export function positionIdsFor(attentionMask: Tensor | null | undefined, past: number, T: number, B: number): Tensor {
-  if (!attentionMask) return arange(past, past + T).unsqueeze(0).expand(B, T);
+export function positionIdsFor(attentionMask: Tensor | null | undefined, past: number, T: number, B: number, device: Device = 'cpu'): Tensor {
+  if (!attentionMask) return arange(past, past + T, 1, { device }).unsqueeze(0).expand(B, T); // (B, T)
   const pos = attentionMask.long().cumsum(1).sub(1).maskedFill(attentionMask.eq(0), 1); // (B, Tk)
   return pos.narrow(1, pos.size(1) - T, T); // (B, T)
 }
@@ -195,7 +212,7 @@ export class GPT2Model extends Module {
     const cache = (opts.cache as StaticKVCache | null | undefined) ?? null;
     const past = cache?.length ?? 0;
     if (past + T > this.cfg.n_positions) throw new Error(`sequence of ${past + T} tokens is longer than the model's n_positions (${this.cfg.n_positions})`);
-    const pos = opts.positionIds ?? positionIdsFor(opts.attentionMask, past, T, B); // (B, T)
+    const pos = opts.positionIds ?? positionIdsFor(opts.attentionMask, past, T, B, inputIds.device as Device); // (B, T)
     const mask = buildAttentionMask(opts.attentionMask, T, past + T); // (B, 1, T, Tk) or null
     let x = this.drop.forward(this.wte.forward(inputIds).add(this.wpe.forward(pos))); // (B, T, C)
     for (const block of this.h) x = block.forward(x, mask, cache);
@@ -204,15 +221,21 @@ export class GPT2Model extends Module {
   }
 }
 
-/** GPT-2 with its language-modelling head tied to the token embedding (transformers' GPT2LMHeadModel). */
+/**
+ * GPT-2 with its language-modelling head (transformers' GPT2LMHeadModel): tied to the token
+ * embedding, or its own `lm_head` when tie_word_embeddings is false.
+ */
 export class GPT2LMHeadModel extends Module implements CausalLM {
   readonly transformer: GPT2Model;
+  readonly lm_head: Linear | null;
   readonly config: GPT2Config;
   constructor(config: Partial<GPT2Config> = {}) {
     super();
     this.config = { ...GPT2_DEFAULTS, ...config, model_type: 'gpt2' };
     if (this.config.n_embd % this.config.n_head !== 0) throw new Error(`n_embd (${this.config.n_embd}) must be divisible by n_head (${this.config.n_head})`);
     this.transformer = this.registerModule('transformer', new GPT2Model(this.config));
+    const c = this.config;
+    this.lm_head = c.tie_word_embeddings ? null : this.registerModule('lm_head', new Linear(c.n_embd, c.vocab_size, { bias: false, std: c.initializer_range }));
   }
 
   forwardHidden(inputIds: Tensor, opts: ForwardOptions = {}): Tensor {
@@ -221,13 +244,13 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
 
   forward(inputIds: Tensor, opts: ForwardOptions = {}): ForwardOutput {
     const hidden = this.transformer.forward(inputIds, opts); // (B, T, C)
-    const logits = F.linear(hidden, this.transformer.wte.weight); // (B, T, V): tied head
+    const logits = F.linear(hidden, (this.lm_head ?? this.transformer.wte).weight); // (B, T, V)
     return opts.outputHidden ? { logits, hidden } : { logits };
   }
 
   createCache(batchSize: number, maxLength: number, opts: { dtype?: 'float32' | 'bfloat16' } = {}): KVCache {
     const c = this.config;
     const dtype = opts.dtype ?? (this.transformer.wte.weight.dtype === 'bfloat16' ? 'bfloat16' : 'float32');
-    return new StaticKVCache(c.n_layer, batchSize, c.n_head, maxLength, c.n_embd / c.n_head, { dtype, device: this.transformer.wte.weight.device as 'cpu' });
+    return new StaticKVCache(c.n_layer, batchSize, c.n_head, maxLength, c.n_embd / c.n_head, { dtype, device: this.transformer.wte.weight.device as Device });
   }
 }

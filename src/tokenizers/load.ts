@@ -130,15 +130,12 @@ function loadBackend(
   const mergesFile = join(dir, 'merges.txt');
 
   if (existsSync(jsonFile)) {
-    const json = readJsonObject(jsonFile)!;
+    const json = withSpecialTokensAdded(readJsonObject(jsonFile)!, names);
     const spec = choice === 'hf' ? 'the hf backend was asked for' : readByteLevelBpe(json);
     if (typeof spec === 'string' && choice === 'bpe') {
       throw new TokenizerFileError(jsonFile, `cannot be read by our byte-level BPE: ${spec}; load it with { backend: 'hf' }`);
     }
-    const backend =
-      typeof spec === 'string' ? new HfBackend(json, config, jsonFile) : withFileContext(jsonFile, () => new ByteLevelBpeBackend(spec.data, spec));
-    applyGpt2Defaults(names, (t) => backend.tokenToId(t) !== undefined);
-    return backend;
+    return typeof spec === 'string' ? new HfBackend(json, config, jsonFile) : withFileContext(jsonFile, () => new ByteLevelBpeBackend(spec.data, spec));
   }
 
   const hasVocab = existsSync(vocabFile);
@@ -186,6 +183,31 @@ function loadBackend(
     return new HfBackend(JSON.parse(toTokenizerJson(backend)) as JsonObject, config, `${dir} (vocab.json + merges.txt as tokenizer.json)`);
   }
   return backend;
+}
+
+/**
+ * Applies GPT2Tokenizer's defaults, then makes every special token the files name an added token of
+ * tokenizer.json when it is only in the model's vocabulary, as transformers does on load (so that
+ * it is never split, and `skipSpecialTokens` drops it).
+ */
+function withSpecialTokensAdded(json: JsonObject, names: SpecialNames): JsonObject {
+  const added = Array.isArray(json['added_tokens']) ? (json['added_tokens'] as unknown[]) : [];
+  const addedContents = new Set(added.map((t) => (typeof t === 'object' && t !== null ? (t as JsonObject)['content'] : undefined)));
+  const model = json['model'];
+  const vocab = typeof model === 'object' && model !== null ? (model as JsonObject)['vocab'] : undefined;
+  const vocabIdOf = (t: string): number | undefined => {
+    if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab) || !Object.hasOwn(vocab, t)) return undefined;
+    const id = (vocab as JsonObject)[t];
+    return typeof id === 'number' ? id : undefined;
+  };
+  applyGpt2Defaults(names, (t) => addedContents.has(t) || vocabIdOf(t) !== undefined);
+  const extra: JsonObject[] = [];
+  for (const content of new Set([...names.special.values(), ...names.additional])) {
+    if (typeof content !== 'string' || addedContents.has(content)) continue;
+    const id = vocabIdOf(content);
+    if (id !== undefined) extra.push({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  }
+  return extra.length === 0 ? json : { ...json, added_tokens: [...added, ...extra] };
 }
 
 // Errors from the BPE model (a merge naming an unknown token, …) name the file they came from.

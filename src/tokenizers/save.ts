@@ -64,7 +64,7 @@ export function saveTokenizer(tok: Tokenizer, dir: string): string[] {
     clean_up_tokenization_spaces: tok.cleanUpTokenizationSpaces,
     padding_side: tok.paddingSide,
     truncation_side: tok.truncationSide,
-    tokenizer_class: tok.tokenizerClass,
+    tokenizer_class: tokenizerClass(tok),
   });
   if (additional.length > 0) config['additional_special_tokens'] = [...additional];
   // transformers' "no limit" is a huge integer; leaving the field out means the same.
@@ -100,6 +100,14 @@ export function writeAtomic(path: string, text: string): void {
     const message = err instanceof Error ? err.message : String(err);
     throw new TokenizerFileError(path, `cannot write it (${message}); check the directory exists and is writable`, { cause: err });
   }
+}
+
+// transformers' GPT2TokenizerFast refuses add_bos_token, so a GPT-2-style tokenizer that adds a
+// BOS or EOS is saved as PreTrainedTokenizerFast (tokenizer.json's post-processor adds them).
+function tokenizerClass(tok: Tokenizer): string {
+  const b = tok.backend;
+  const adds = b instanceof ByteLevelBpeBackend && b.prefixIds.length + b.suffixIds.length > 0;
+  return adds && tok.tokenizerClass.startsWith('GPT2') ? 'PreTrainedTokenizerFast' : tok.tokenizerClass;
 }
 
 function sortKeys(obj: Record<string, unknown>): Record<string, unknown> {

@@ -330,7 +330,7 @@ describe('autograd features', () => {
     assert.equal(x.gradFn, null);
     const h = x.mul(3).retainGrad();
     assert.equal(h.isLeaf, false);
-    assert.equal(h.gradFn, 'MulBackward0');
+    assert.match(h.gradFn ?? '', /^MulBackward/);
     h.square().sum().backward();
     assertClose(h.grad as Tensor, [6, 12], { atol: 0 }); // 2h
     assertClose(x.grad as Tensor, [18, 36], { atol: 0 }); // 2h·3

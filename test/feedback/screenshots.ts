@@ -81,7 +81,7 @@ try {
     }
     await page.evaluate(() => localStorage.clear());
     await page.goto(`${studio.url}/#/signin/${studio.adminToken}`);
-    await page.waitForSelector('.tiles');
+    await page.waitForSelector('#nav a[href="#/admin"]');
     await page.goto(`${studio.url}/#/admin`);
     await page.waitForSelector('.task-card');
     await shoot(page, `09-dashboard${sfx}`);

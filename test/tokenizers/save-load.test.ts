@@ -150,6 +150,10 @@ test('config fields: AddedToken objects, no-limit length, sides, BOS adding, add
   // Saved and loaded again, through our BPE and through @huggingface/tokenizers (TemplateProcessing adds the BOS).
   const again = newDir();
   saveTokenizer(tok, again);
+  const saved = JSON.parse(readFileSync(join(again, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(saved['tokenizer_class'], 'PreTrainedTokenizerFast', "GPT2TokenizerFast refuses add_bos_token");
+  assert.equal(saved['add_bos_token'], true);
+  assert.equal(saved['model_max_length'], undefined, 'no limit: left out, as transformers reads it');
   const viaOurs = loadTokenizer(again);
   const viaHf = loadTokenizer(again, { backend: 'hf' });
   for (const t of [viaOurs, viaHf]) {
@@ -228,6 +232,18 @@ test('errors name the file and what is missing', () => {
   expectFileError(() => loadTokenizer(badMerges), /merges\.txt$/, /merge 2 \("not_a_token Ġt"\) uses "not_a_token", which is not in the vocabulary/);
   writeFileSync(join(badMerges, 'merges.txt'), '#version: 0.2\nĠ t x\n');
   expectFileError(() => loadTokenizer(badMerges), /merges\.txt$/, /line 2: expected "left right"/);
+});
+
+test('a special token only in the vocabulary becomes an added token, as transformers does', () => {
+  const dir = gpt2Copy();
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'GPT2Tokenizer', pad_token: '!' }));
+  assert.deepEqual(gpt2Tokenizer().encode('Hi!!'), [17250, 3228]);
+  for (const backend of ['auto', 'hf'] as const) {
+    const tok = loadTokenizer(dir, { backend });
+    assert.equal(tok.padTokenId, 0, backend);
+    assert.deepEqual(tok.encode('Hi!!'), [17250, 0, 0], `${backend}: "!" is never merged now`);
+    assert.equal(tok.decode([17250, 0, 0], { skipSpecialTokens: true }), 'Hi', backend);
+  }
 });
 
 test('load options override the files', () => {

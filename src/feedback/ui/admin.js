@@ -139,11 +139,11 @@ export async function renderTaskDetail(main, name, { setKeys }) {
   if (st.ratings.length) {
     const models = [...new Set(st.ratings.flatMap((d) => d.byModel.map((m) => m.model)))].sort();
     const cell = (d, m) => d.byModel.find((x) => x.model === m);
-    sections.push(h('section', { class: 'card' },
+    sections.push(h('section', { class: 'card wide' },
       h('h2', null, 'Mean rating per dimension'),
-      models.length ? groupedBars({ groups: st.ratings.map((d) => d.dimension), series: models, values: st.ratings.map((d) => models.map((m) => cell(d, m)?.mean ?? null)), errors: st.ratings.map((d) => models.map((m) => cell(d, m)?.sd ?? 0)), title: 'Mean rating per dimension per model' }) : h('p', { class: 'muted' }, 'No ratings yet.'),
+      models.length ? groupedBars({ groups: st.ratings.map((d) => d.dimension), series: models, values: st.ratings.map((d) => models.map((m) => cell(d, m)?.mean ?? null)), errors: st.ratings.map((d) => models.map((m) => cell(d, m)?.sd ?? 0)), title: 'Mean rating per dimension per model', width: Math.max(340, Math.min(1080, main.clientWidth - 72)) }) : h('p', { class: 'muted' }, 'No ratings yet.'),
       models.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-        h('thead', null, h('tr', null, h('th', null, 'Dimension'), models.map((m) => h('th', { class: 'num' }, m)), h('th', { class: 'num' }, 'α'))),
+        h('thead', null, h('tr', null, h('th', null, 'Dimension'), models.map((m) => h('th', { class: 'num' }, m)), h('th', { class: 'num keep-case', title: "Krippendorff's alpha (interval) across annotators" }, 'α'))),
         h('tbody', null, st.ratings.map((d) => h('tr', null, h('td', null, d.dimension), models.map((m) => { const c = cell(d, m); return h('td', { class: 'num' }, c ? `${c.mean.toFixed(2)} ± ${c.sd.toFixed(2)} (${c.n})` : '—'); }), h('td', { class: 'num' }, fmt(d.alpha, 3))))))) : null));
   }
   if (st.meanRank.length) {

@@ -5,9 +5,9 @@ import { h, s } from './dom.js';
  * Grouped bar chart: one group per dimension, one bar per model, values on a 1–5 scale.
  * data: { groups: string[], series: string[], values: number[][] (group × series), errors?: number[][] }
  */
-export function groupedBars({ groups, series, values, errors, max = 5, title }) {
-  const W = 720;
-  const H = 280;
+export function groupedBars({ groups, series, values, errors, max = 5, title, width = 720 }) {
+  const W = Math.round(width);
+  const H = W < 500 ? 240 : 300;
   const m = { top: 16, right: 12, bottom: 44, left: 34 };
   const iw = W - m.left - m.right;
   const ih = H - m.top - m.bottom;

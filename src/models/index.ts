@@ -1,0 +1,45 @@
+// Models: GPT-2 and GPT-Neo (numerically equal to transformers), a scalar head for reward and value
+// models, and Hugging Face model directories (config.json + safetensors + tokenizer files).
+//
+//   import { loadPretrained, savePretrained } from '../models/index.js';
+//   const { model, tokenizer } = await loadPretrained('path/to/gpt2');
+//   const { logits } = model.forward(ids, { attentionMask });
+//   await savePretrained(model, 'out/model', { tokenizer });
+
+export type { CausalLM, KVCache, ForwardOptions, ForwardOutput, BaseLMConfig } from './types.js';
+export { StaticKVCache } from './kv-cache.js';
+export {
+  GPT2LMHeadModel,
+  GPT2Model,
+  GPT2Block,
+  GPT2Attention,
+  GPT2MLP,
+  Conv1D,
+  GPT2_DEFAULTS,
+  ACTIVATIONS,
+  activation,
+  buildAttentionMask,
+  positionIdsFor,
+} from './gpt2.js';
+export type { GPT2Config, Activation } from './gpt2.js';
+export {
+  GPTNeoForCausalLM,
+  GPTNeoModel,
+  GPTNeoBlock,
+  GPTNeoAttention,
+  GPTNeoSelfAttention,
+  GPTNeoMLP,
+  GPT_NEO_DEFAULTS,
+  resolveGPTNeoConfig,
+  expandAttentionTypes,
+  buildLocalAttentionMask,
+} from './gpt-neo.js';
+export type { GPTNeoConfig, AttentionType } from './gpt-neo.js';
+export { ScalarHeadModel, lastTokenIndex } from './heads.js';
+export type { ScalarModelConfig, ScalarForwardOptions, ScalarOutput } from './heads.js';
+export { Linear, Embedding, skipInit } from './layers.js';
+export { parseConfig, readConfig, configToJson, generationConfigJson, SUPPORTED_MODEL_TYPES, TRANSFORMERS_VERSION } from './config.js';
+export type { ModelConfig, ParsedConfig, ConfigJsonOptions } from './config.js';
+export { loadPretrained, loadScalarModel, savePretrained, createCausalLM, architectureOf } from './checkpoint.js';
+export type { LoadOptions, Loaded, LoadedScalar, SaveOptions } from './checkpoint.js';
+export { CheckpointError, ConfigError } from './errors.js';
