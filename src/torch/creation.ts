@@ -28,6 +28,17 @@ function inferShape(data: NestedArray, path = 'data'): number[] {
   return [data.length, ...inner];
 }
 
+function flatten(data: NestedArray): (number | boolean)[] {
+  if (!Array.isArray(data)) return [data];
+  const out: (number | boolean)[] = [];
+  const walk = (d: NestedArray): void => {
+    if (Array.isArray(d)) for (const x of d) walk(x);
+    else out.push(d);
+  };
+  walk(data);
+  return out;
+}
+
 function typedFor(dtype: DType, values: readonly (number | boolean)[]): AnyTypedArray {
   switch (dtype) {
     case 'float64': return Float64Array.from(values, Number);
@@ -56,7 +67,7 @@ export function tensor(data: NestedArray | AnyTypedArray, opts: CreateOptions & 
     shape = opts.shape ?? [data.length];
   } else {
     shape = opts.shape ?? inferShape(data);
-    const flat = (Array.isArray(data) ? data.flat(Infinity) : [data]) as (number | boolean)[];
+    const flat = flatten(data);
     srcDtype = opts.dtype ?? (flat.length > 0 && typeof flat[0] === 'boolean' ? 'bool' : 'float32');
     if (srcDtype === 'bfloat16' || srcDtype === 'float16') {
       typed = Float32Array.from(flat, Number);
