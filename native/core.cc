@@ -11,6 +11,8 @@
 #include <torch/version.h>
 #include <cmath>
 #include <cstring>
+#include <mutex>
+#include <unordered_map>
 #include <sstream>
 
 #include <torch/cuda.h>  // device_count / synchronize / seeding without CUDA headers: works with any build
@@ -21,33 +23,127 @@ std::atomic<int64_t> g_live{0};
 std::atomic<int64_t> g_bytes{0};
 
 // ---------------------------------------------------------------------------------------------
-// Handles
+// Handles: a table of slots per Node environment (main thread or worker). handle = index + gen·2²⁴.
 
-static int64_t AccountedBytes(const at::Tensor& t) {
-  // Views share their base's storage: count the storage once, at its owner.
-  if (!t.defined() || t.is_view() || !t.has_storage()) return 0;
-  return static_cast<int64_t>(t.storage().nbytes());
+namespace {
+
+constexpr double kSlotBits = 16777216.0;  // 2^24 slots
+constexpr uint32_t kGenMask = (1u << 28) - 1;
+
+struct Slot {
+  at::Tensor t;
+  c10::StorageImpl* storage = nullptr;  // the storage this handle is counted against, or null
+  uint32_t gen = 0;
+};
+
+// Bytes are counted per storage, not per handle: views, detach(), .grad reads and no-op
+// conversions share their base's storage and must not count it again.
+struct StorageCount {
+  int64_t handles = 0;
+  int64_t bytes = 0;
+};
+std::mutex g_storage_mutex;  // storages can be shared between environments only in theory; be safe
+std::unordered_map<c10::StorageImpl*, StorageCount> g_storages;
+
+struct Table {
+  std::vector<Slot> slots;
+  std::vector<uint32_t> free;
+};
+
+// Adds a handle's claim on its storage; returns the bytes newly reported (0 if already counted).
+int64_t Claim(const at::Tensor& t, c10::StorageImpl** key) {
+  *key = nullptr;
+  if (!t.defined() || !t.has_storage()) return 0;
+  auto* impl = t.storage().unsafeGetStorageImpl();
+  if (!impl) return 0;
+  *key = impl;
+  std::lock_guard<std::mutex> lock(g_storage_mutex);
+  auto& c = g_storages[impl];
+  if (c.handles++ == 0) {
+    c.bytes = (int64_t)impl->nbytes();
+    return c.bytes;
+  }
+  return 0;
 }
 
-static void Release(Napi::Env env, TensorBox* box) {
-  if (!box->t.defined()) return;
-  box->t = at::Tensor();
+// Drops a claim; returns the bytes no longer reported.
+int64_t Unclaim(c10::StorageImpl* key) {
+  if (!key) return 0;
+  std::lock_guard<std::mutex> lock(g_storage_mutex);
+  auto it = g_storages.find(key);
+  if (it == g_storages.end()) return 0;
+  if (--it->second.handles > 0) return 0;
+  int64_t b = it->second.bytes;
+  g_storages.erase(it);
+  return b;
+}
+
+void Report(Napi::Env env, int64_t delta) {
+  if (delta == 0) return;
+  g_bytes += delta;
+  Napi::MemoryManagement::AdjustExternalMemory(env, delta);
+}
+
+// When an environment ends (a worker exits, the process shuts down), free every tensor it holds.
+void FreeTable(Napi::Env, Table* table) {
+  for (auto& s : table->slots) {
+    if (!s.t.defined()) continue;
+    g_bytes -= Unclaim(s.storage);
+    g_live--;
+    s.t = at::Tensor();
+  }
+  delete table;
+}
+
+Table& TableOf(Napi::Env env) {
+  Table* table = env.GetInstanceData<Table>();
+  if (!table) {
+    table = new Table();
+    env.SetInstanceData<Table, FreeTable>(table);
+  }
+  return *table;
+}
+
+Slot* Lookup(Table& table, double h) {
+  if (!(h >= 0) || h > 9007199254740991.0) return nullptr;
+  uint64_t v = (uint64_t)h;
+  uint32_t index = (uint32_t)(v % (uint64_t)kSlotBits);
+  uint32_t gen = (uint32_t)(v / (uint64_t)kSlotBits);
+  if (index >= table.slots.size()) return nullptr;
+  Slot& s = table.slots[index];
+  if (s.gen != gen || !s.t.defined()) return nullptr;
+  return &s;
+}
+
+void Free(Napi::Env env, Table& table, Slot& s, uint32_t index) {
+  int64_t released = Unclaim(s.storage);
+  s.t = at::Tensor();
+  s.storage = nullptr;
+  s.gen = (s.gen + 1) & kGenMask;
+  table.free.push_back(index);
   g_live--;
-  g_bytes -= box->bytes;
-  if (box->bytes) Napi::MemoryManagement::AdjustExternalMemory(env, -box->bytes);
-  box->bytes = 0;
+  Report(env, -released);
 }
+
+}  // namespace
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t) {
-  auto* box = new TensorBox{std::move(t), 0};
-  box->bytes = AccountedBytes(box->t);
+  Table& table = TableOf(env);
+  uint32_t index;
+  if (!table.free.empty()) {
+    index = table.free.back();
+    table.free.pop_back();
+  } else {
+    if (table.slots.size() >= (size_t)kSlotBits) throw std::runtime_error("too many live tensors (16M): dispose tensors or use tidy()");
+    index = (uint32_t)table.slots.size();
+    table.slots.emplace_back();
+  }
+  Slot& s = table.slots[index];
+  s.t = std::move(t);
+  int64_t added = Claim(s.t, &s.storage);
   g_live++;
-  g_bytes += box->bytes;
-  if (box->bytes) Napi::MemoryManagement::AdjustExternalMemory(env, box->bytes);
-  return Napi::External<TensorBox>::New(env, box, [](Napi::Env env, TensorBox* b) {
-    Release(env, b);
-    delete b;
-  });
+  Report(env, added);
+  return Napi::Number::New(env, (double)index + (double)s.gen * kSlotBits);
 }
 
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
@@ -56,11 +152,24 @@ Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
   return arr;
 }
 
+at::Tensor& TensorOf(Napi::Env env, Napi::Value v) {
+  if (!v.IsNumber()) throw std::invalid_argument("expected a tensor handle");
+  Slot* s = Lookup(TableOf(env), v.As<Napi::Number>().DoubleValue());
+  if (!s) throw std::invalid_argument("tensor was used after dispose()");
+  return s->t;
+}
+
 at::Tensor& T(const Napi::CallbackInfo& info, size_t i) {
-  if (!info[i].IsExternal()) throw std::invalid_argument("argument " + std::to_string(i) + " is not a tensor handle");
-  auto* box = info[i].As<Napi::External<TensorBox>>().Data();
-  if (!box->t.defined()) throw std::invalid_argument("tensor was used after dispose()");
-  return box->t;
+  if (i >= info.Length()) throw std::invalid_argument("missing tensor argument " + std::to_string(i));
+  return TensorOf(info.Env(), info[i]);
+}
+
+void Rebind(Napi::Env env, Napi::Value handle) {
+  Slot* s = Lookup(TableOf(env), handle.As<Napi::Number>().DoubleValue());
+  if (!s) return;
+  int64_t released = Unclaim(s->storage);
+  int64_t added = Claim(s->t, &s->storage);
+  Report(env, added - released);
 }
 
 c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i) {
@@ -73,10 +182,7 @@ std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, size_t i) {
   std::vector<at::Tensor> out;
   out.reserve(arr.Length());
   for (uint32_t k = 0; k < arr.Length(); k++) {
-    Napi::Value v = arr.Get(k);
-    auto* box = v.As<Napi::External<TensorBox>>().Data();
-    if (!box->t.defined()) throw std::invalid_argument("tensor was used after dispose()");
-    out.push_back(box->t);
+    out.push_back(TensorOf(info.Env(), arr.Get(k)));
   }
   return out;
 }
@@ -131,16 +237,21 @@ static at::TensorOptions Opts(const Napi::CallbackInfo& info, size_t dtypeIdx, s
   return at::TensorOptions().dtype(Dtype(info, dtypeIdx)).device(Dev(info, devIdx));
 }
 
+// dispose(handle): frees the slot. A stale or already-freed handle is ignored (the JS-side
+// FinalizationRegistry may call this for tensors that were disposed long ago).
 RLHF_FN(Dispose) {
   RLHF_TRY
-  if (info[0].IsExternal()) Release(info.Env(), info[0].As<Napi::External<TensorBox>>().Data());
+  if (!info[0].IsNumber()) return info.Env().Undefined();
+  Table& table = TableOf(info.Env());
+  Slot* s = Lookup(table, info[0].As<Napi::Number>().DoubleValue());
+  if (s) Free(info.Env(), table, *s, (uint32_t)(s - table.slots.data()));
   return info.Env().Undefined();
   RLHF_CATCH
 }
 
 RLHF_FN(IsDisposed) {
   RLHF_TRY
-  return Napi::Boolean::New(info.Env(), !info[0].As<Napi::External<TensorBox>>().Data()->t.defined());
+  return Napi::Boolean::New(info.Env(), !info[0].IsNumber() || Lookup(TableOf(info.Env()), info[0].As<Napi::Number>().DoubleValue()) == nullptr);
   RLHF_CATCH
 }
 

@@ -185,7 +185,7 @@ RLHF_FN(Index) {
   for (uint32_t k = 0; k < arr.Length(); k++) {
     Napi::Value v = arr.Get(k);
     if (v.IsNull() || v.IsUndefined()) idx.push_back(c10::nullopt);
-    else idx.push_back(v.As<Napi::External<TensorBox>>().Data()->t);
+    else idx.push_back(TensorOf(E, v));
   }
   return Wrap(E, at::index(T(info, 0), idx));
   RLHF_CATCH
@@ -198,7 +198,7 @@ RLHF_FN(IndexPut_) {
   for (uint32_t k = 0; k < arr.Length(); k++) {
     Napi::Value v = arr.Get(k);
     if (v.IsNull() || v.IsUndefined()) idx.push_back(c10::nullopt);
-    else idx.push_back(v.As<Napi::External<TensorBox>>().Data()->t);
+    else idx.push_back(TensorOf(E, v));
   }
   T(info, 0).index_put_(idx, T(info, 2), Bool(info, 3));
   return E.Undefined();
@@ -321,7 +321,7 @@ RLHF_FN(NarrowCopy_) {
 
 // setData_(t, src): t now refers to src's data (dtype/device/shape may change), keeping its identity
 // and requires_grad — how Module.to() converts parameters without invalidating references.
-RLHF_FN(SetData_) { RLHF_TRY T(info, 0).set_data(T(info, 1)); return E.Undefined(); RLHF_CATCH }
+RLHF_FN(SetData_) { RLHF_TRY T(info, 0).set_data(T(info, 1)); Rebind(E, info[0]); return E.Undefined(); RLHF_CATCH }
 
 // AdamW over a list of parameters in one call (PyTorch's update rule, decoupled weight decay):
 //   p ← p·(1 − lr·λ);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²

@@ -1,7 +1,12 @@
 // rlhf native addon: a thin layer of N-API functions over ATen (libtorch's tensor library).
 // It holds no model or training logic: every function takes tensor handles and plain values,
-// calls one ATen function, and returns a new handle. Memory is owned by TensorBox objects that
-// JavaScript frees deterministically (dispose) or, as a fallback, when the handle is collected.
+// calls one ATen function, and returns a new handle.
+//
+// Handles are plain numbers: an index into a per-environment table of tensors plus a generation
+// count, so a stale handle (disposed, slot reused) is detected instead of touching another tensor.
+// JavaScript frees a slot deterministically (dispose); a FinalizationRegistry on the JS side is the
+// fallback for tensors dropped without dispose. No per-handle native finalizers: a synchronous
+// loop that creates and disposes millions of tensors reuses the same slots and never grows.
 #pragma once
 #include <napi.h>
 #include <ATen/ATen.h>
@@ -11,18 +16,14 @@
 
 namespace rlhf {
 
-// One live tensor owned by JavaScript. `bytes` is what we reported to V8 as external memory.
-struct TensorBox {
-  at::Tensor t;
-  int64_t bytes = 0;
-};
-
 // Process-wide counts for memory(): live handles and the bytes they account for.
 extern std::atomic<int64_t> g_live;
 extern std::atomic<int64_t> g_bytes;
 
 // Converting between JS values and ATen values.
 at::Tensor& T(const Napi::CallbackInfo& info, size_t i);
+at::Tensor& TensorOf(Napi::Env env, Napi::Value v);  // a handle value → its tensor (throws if stale)
+void Rebind(Napi::Env env, Napi::Value handle);       // re-account a handle whose storage changed
 c10::optional<at::Tensor> OptT(const Napi::CallbackInfo& info, size_t i);
 std::vector<at::Tensor> TList(const Napi::CallbackInfo& info, size_t i);
 std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t i);

@@ -1,12 +1,14 @@
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 // Each subcommand lives in its own file; add new ones to this list.
+import { benchModels } from './bench-models.js';
 import { doctor } from './doctor.js';
 import { generate } from './generate.js';
 import { init } from './init.js';
 import { studio } from './studio.js';
 
 const commands: Command[] = [
+  benchModels,
   doctor,
   generate,
   init,

@@ -117,7 +117,8 @@ export const init: Command = {
     if (arch === 'gpt2' && values['window-size'] !== undefined) throw new UsageError('--window-size is for --arch gpt-neo (GPT-2 has no local attention).');
     const windowSize = int(values['window-size'], '--window-size', Math.max(1, Math.floor(nPositions / 2)));
 
-    const tok = gpt2Tokenizer();
+    // The tokenizer truncates and pads to what the model takes, not to GPT-2's 1024.
+    const tok = gpt2Tokenizer().withOptions({ modelMaxLength: nPositions });
     const ids = { vocab_size: tok.vocabSize, bos_token_id: tok.bosTokenId ?? 50256, eos_token_id: tok.eosTokenId ?? 50256 };
     let config: ModelConfig;
     if (arch === 'gpt2') {

@@ -6,7 +6,7 @@ import { EXPORT_FORMATS, exportRows, toJsonl } from './export.js';
 import type { ExportOptions } from './export.js';
 import type { GenerationService } from './generation-runner.js';
 import type { Env } from './http.js';
-import { jsonBody, limitBody } from './http.js';
+import { jsonBody } from './http.js';
 import { parseItemsJsonl } from './import-jsonl.js';
 import { LIMITS, createUserSchema, parseOrThrow, parseTaskSpec, taskSpecSchema } from './schemas.js';
 import { taskStats } from './stats.js';
@@ -49,8 +49,8 @@ export function adminApi(store: Store, opts: AdminApiOptions): Hono<Env> {
 
   api.get('/tasks/:task/stats', (c) => c.json(taskStats(store, store.getTask(c.req.param('task')))));
 
-  api.post('/tasks', limitBody(LIMITS.importBody), async (c) => {
-    const body = parseOrThrow(createTaskBody, await jsonBody(c), 'Invalid request');
+  api.post('/tasks', async (c) => {
+    const body = parseOrThrow(createTaskBody, await jsonBody(c, LIMITS.importBody), 'Invalid request');
     const spec = parseTaskSpec(body.task);
     const items = parseItemsJsonl(body.jsonl, spec.kind, body.source ?? 'the uploaded file');
     const task = store.db.transaction(() => {
@@ -61,9 +61,9 @@ export function adminApi(store: Store, opts: AdminApiOptions): Hono<Env> {
     return c.json({ task: { name: task.name, kind: task.kind }, added: items.length }, 201);
   });
 
-  api.post('/tasks/:task/items', limitBody(LIMITS.importBody), async (c) => {
+  api.post('/tasks/:task/items', async (c) => {
     const task = store.getTask(c.req.param('task'));
-    const body = parseOrThrow(appendBody, await jsonBody(c), 'Invalid request');
+    const body = parseOrThrow(appendBody, await jsonBody(c, LIMITS.importBody), 'Invalid request');
     const items = parseItemsJsonl(body.jsonl, task.kind, body.source ?? 'the uploaded file');
     return c.json({ added: store.addItems(task.id, items) });
   });
@@ -74,8 +74,8 @@ export function adminApi(store: Store, opts: AdminApiOptions): Hono<Env> {
     return c.json({ deleted: task.name });
   });
 
-  api.post('/generate', limitBody(LIMITS.importBody), async (c) => {
-    const task = await opts.generation.create(await jsonBody(c));
+  api.post('/generate', async (c) => {
+    const task = await opts.generation.create(await jsonBody(c, LIMITS.importBody));
     return c.json({ task: { name: task.name, kind: task.kind, status: task.status } }, 202);
   });
 
@@ -94,8 +94,8 @@ export function adminApi(store: Store, opts: AdminApiOptions): Hono<Env> {
 
   api.get('/users', (c) => c.json({ users: store.listUsers() }));
 
-  api.post('/users', limitBody(4096), async (c) => {
-    const body = parseOrThrow(createUserSchema, await jsonBody(c), 'Invalid person');
+  api.post('/users', async (c) => {
+    const body = parseOrThrow(createUserSchema, await jsonBody(c, 4096), 'Invalid person');
     const { user, token } = store.createUser(body.name, body.role);
     return c.json({ user, token, link: signInLink(opts.publicUrl(), token) }, 201);
   });
@@ -106,17 +106,17 @@ export function adminApi(store: Store, opts: AdminApiOptions): Hono<Env> {
     return c.json({ token, link: signInLink(opts.publicUrl(), token) });
   });
 
-  api.post('/users/:id/disable', limitBody(1024), async (c) => {
+  api.post('/users/:id/disable', async (c) => {
     const id = Number(c.req.param('id'));
-    const body = parseOrThrow(disableBody, await jsonBody(c), 'Invalid request');
+    const body = parseOrThrow(disableBody, await jsonBody(c, 1024), 'Invalid request');
     if (id === c.get('user').id && body.disabled) return c.json({ error: { code: 'conflict', message: 'You cannot disable yourself.' } }, 409);
     store.setDisabled(Number.isInteger(id) ? id : -1, body.disabled);
     return c.json({ id, disabled: body.disabled });
   });
 
   // Lets the task form show the same validation as the CLI before uploading a large file.
-  api.post('/validate-task', limitBody(64 * 1024), async (c) => {
-    const spec = parseOrThrow(taskSpecSchema, await jsonBody(c), 'Invalid task');
+  api.post('/validate-task', async (c) => {
+    const spec = parseOrThrow(taskSpecSchema, await jsonBody(c, 64 * 1024), 'Invalid task');
     return c.json({ ok: true, name: spec.name });
   });
 

@@ -3,8 +3,9 @@
 import { Hono } from 'hono';
 import { InvalidInputError } from './errors.js';
 import type { Env } from './http.js';
-import { jsonBody, limitBody } from './http.js';
+import { jsonBody } from './http.js';
 import { LETTERS, displayValue } from './label-values.js';
+import { LabelWriter } from './label-writer.js';
 import { LIMITS } from './schemas.js';
 import type { Store } from './store.js';
 import type { Task } from './types.js';
@@ -23,6 +24,7 @@ function intParam(v: string | undefined, name: string, dflt: number, max: number
 
 export function labelApi(store: Store): Hono<Env> {
   const api = new Hono<Env>();
+  const writer = new LabelWriter(store);
 
   api.get('/me', (c) => {
     const u = c.get('user');
@@ -39,37 +41,39 @@ export function labelApi(store: Store): Hono<Env> {
     return c.json({ tasks });
   });
 
-  api.get('/tasks/:task/next', (c) => {
-    const u = c.get('user');
-    const task = store.getTask(c.req.param('task'));
-    const a = store.nextAssignment(task, u.id);
-    const progress = { mine: store.countLabelsByUser(u.id, task.id), remaining: store.remainingFor(task, u.id) };
-    if (!a) return c.json({ task: publicTask(task), item: null, progress });
+  /** The person's next item in a task (blind: letters and texts only) and their progress. */
+  const next = (task: Task, userId: number): Record<string, unknown> => {
+    const a = store.nextAssignment(task, userId);
+    const progress = { mine: store.countLabelsByUser(userId, task.id), remaining: store.remainingFor(task, userId) };
+    if (!a) return { task: publicTask(task), item: null, progress };
     const item = {
       id: a.item.id,
       prompt: a.item.prompt,
       responses: a.shown.map((idx, j) => ({ letter: LETTERS[j], text: a.item.responses[idx]!.text })),
       expiresAt: a.expiresAt,
     };
-    return c.json({ task: publicTask(task), item, progress });
-  });
+    return { task: publicTask(task), item, progress };
+  };
 
-  api.post('/tasks/:task/labels', limitBody(LIMITS.labelBody), async (c) => {
+  api.get('/tasks/:task/next', (c) => c.json(next(store.getTask(c.req.param('task')), c.get('user').id)));
+
+  api.post('/tasks/:task/labels', async (c) => {
     const u = c.get('user');
     const task = store.getTask(c.req.param('task'));
-    const body = await jsonBody(c);
-    const { label, replayed } = store.submitLabel(task, u.id, body);
-    // The transaction has committed: only now is the label acknowledged.
-    return c.json({ label: { id: label.id, itemId: label.itemId, createdAt: label.createdAt }, replayed });
+    const body = await jsonBody(c, LIMITS.labelBody);
+    const { label, replayed } = await writer.submit(task, u.id, body);
+    // The transaction has committed: only now is the label acknowledged. The reply carries the
+    // next item too, so labelling costs one round trip per item.
+    return c.json({ label: { id: label.id, itemId: label.itemId, createdAt: label.createdAt }, replayed, next: next(task, u.id) });
   });
 
-  api.post('/tasks/:task/skip', limitBody(4096), async (c) => {
+  api.post('/tasks/:task/skip', async (c) => {
     const u = c.get('user');
     const task = store.getTask(c.req.param('task'));
-    const body = (await jsonBody(c)) as { itemId?: unknown };
+    const body = (await jsonBody(c, 4096)) as { itemId?: unknown };
     if (typeof body !== 'object' || body === null || !Number.isInteger(body.itemId)) throw new InvalidInputError('Send {"itemId": <the item\'s id>} to skip it.', [{ path: 'itemId', message: 'missing "itemId" (expected integer)' }]);
     store.skip(task, body.itemId as number, u.id);
-    return c.json({ skipped: body.itemId });
+    return c.json({ skipped: body.itemId, next: next(task, u.id) });
   });
 
   api.get('/my/labels', (c) => {

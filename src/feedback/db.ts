@@ -34,6 +34,7 @@ const MIGRATIONS: string[] = [
     config TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('ready', 'generating', 'failed')),
     error TEXT,
+    open_items INTEGER NOT NULL DEFAULT 0, -- items with fewer than perItem labels, kept in step by the store
     created_at INTEGER NOT NULL
   );
   CREATE TABLE items (
@@ -44,10 +45,11 @@ const MIGRATIONS: string[] = [
     prompt TEXT NOT NULL,
     meta TEXT NOT NULL,
     label_count INTEGER NOT NULL DEFAULT 0,
+    filled INTEGER NOT NULL DEFAULT 0, -- label_count >= the task's perItem
     created_at INTEGER NOT NULL,
     UNIQUE (task_id, position)
   );
-  CREATE INDEX items_open ON items (task_id, label_count);
+  CREATE INDEX items_open ON items (task_id, filled, position);
   CREATE TABLE responses (
     id INTEGER PRIMARY KEY,
     item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,

@@ -7,15 +7,16 @@
 // cross-site form cannot send and a cross-site script cannot send without a CORS preflight the
 // server never approves. On top of that, a request whose Origin is another site, or whose
 // Sec-Fetch-Site says cross-site, is refused with 403 before it is looked at.
+import type { HttpBindings } from '@hono/node-server';
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ForbiddenError, ImportError, InvalidInputError, StudioError, UnauthorizedError } from './errors.js';
 import type { Store } from './store.js';
 import type { User } from './types.js';
 
-export type Env = { Variables: { user: User } };
+/** Bindings are Node's request/response when served by @hono/node-server (absent under app.request() in tests). */
+export type Env = { Bindings: HttpBindings; Variables: { user: User } };
 
 const CSP = [
   "default-src 'none'",
@@ -82,25 +83,49 @@ export const requireAdmin: MiddlewareHandler<Env> = async (c, next) => {
   await next();
 };
 
-/** Limits request bodies to `maxBytes`, answering 413 with a JSON error. */
-export function limitBody(maxBytes: number): MiddlewareHandler {
-  return bodyLimit({
-    maxSize: maxBytes,
-    onError: (c) => {
-      // The rest of the body is not read: close the connection rather than reuse it.
-      c.header('Connection', 'close');
-      return c.json({ error: { code: 'too_large', message: `Request body too large: the limit here is ${Math.round(maxBytes / 1024)} KiB.` } }, 413);
-    },
+export class TooLargeError extends StudioError {
+  override name = 'TooLargeError';
+  constructor(maxBytes: number) {
+    super(413, 'too_large', `Request body too large: the limit here is ${Math.round(maxBytes / 1024)} KiB.`);
+  }
+}
+
+/** Reads the raw body, at most `maxBytes`. On Node it reads the socket directly (twice as fast as web streams here). */
+async function readBody(c: Context<Env>, maxBytes: number): Promise<string> {
+  const declared = Number(c.req.header('content-length') ?? NaN);
+  if (declared > maxBytes) throw new TooLargeError(maxBytes);
+  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+  if (!incoming) {
+    const text = await c.req.text();
+    if (Buffer.byteLength(text) > maxBytes) throw new TooLargeError(maxBytes);
+    return text;
+  }
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        incoming.off('data', onData);
+        incoming.pause();
+        reject(new TooLargeError(maxBytes));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    incoming.on('data', onData);
+    incoming.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    incoming.once('error', reject);
   });
 }
 
-/** Reads a JSON body; 415 unless the request says application/json, 400 when it does not parse. */
-export async function jsonBody(c: Context): Promise<unknown> {
+/** Reads a JSON body of at most `maxBytes`; 415 unless the request says application/json, 400 when it does not parse, 413 when too large. */
+export async function jsonBody(c: Context<Env>, maxBytes: number): Promise<unknown> {
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new StudioError(415, 'unsupported_media_type', `Send the body as JSON with "Content-Type: application/json" (got ${type ? `"${type}"` : 'none'}).`);
   }
-  const text = await c.req.text();
+  const text = await readBody(c, maxBytes);
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
@@ -109,12 +134,14 @@ export async function jsonBody(c: Context): Promise<unknown> {
 }
 
 /** The one error shape: { error: { code, message, issues?, lines? } }. Unexpected errors are logged and answered 500. */
-export function errorResponse(err: Error, c: Context, log: (line: string) => void): Response {
+export function errorResponse(err: Error, c: Context<Env>, log: (line: string) => void): Response {
   if (err instanceof StudioError) {
     const body: Record<string, unknown> = { code: err.code, message: err.message };
     if (err instanceof InvalidInputError && err.issues.length) body.issues = err.issues;
     if (err instanceof ImportError) body.lines = err.lines.slice(0, 100);
     if (err.status === 401) c.header('WWW-Authenticate', 'Bearer realm="rlhf-studio"');
+    // The rest of an oversized body was not read: close the connection rather than reuse it.
+    if (err.status === 413) c.header('Connection', 'close');
     return c.json({ error: body }, err.status as ContentfulStatusCode);
   }
   if (err instanceof HTTPException) {

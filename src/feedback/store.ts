@@ -8,6 +8,7 @@
 // acknowledges a label that could be lost. Each submission carries a client-made idempotency key:
 // a retry with the same key returns the label already stored instead of writing a second one.
 import { createHash, randomInt } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
 import type { DB } from './db.js';
 import { openDatabase } from './db.js';
 import { ConflictError, InvalidInputError, NotFoundError } from './errors.js';
@@ -70,6 +71,7 @@ export class Store {
   readonly db: DB;
   /** Clock, injectable for tests of lease expiry. */
   now: () => number = Date.now;
+  private readonly statements = new Map<string, Statement>();
 
   constructor(db: DB) {
     this.db = db;
@@ -83,15 +85,22 @@ export class Store {
     if (this.db.open) this.db.close();
   }
 
+  /** A prepared statement, prepared once per SQL text. */
+  private sql(source: string): Statement {
+    let st = this.statements.get(source);
+    if (!st) this.statements.set(source, (st = this.db.prepare(source)));
+    return st;
+  }
+
   // ---- meta ------------------------------------------------------------------------------------
 
   getMeta(key: string): string | null {
-    const r = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    const r = this.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return r?.value ?? null;
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.sql('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
   // ---- tasks and items -------------------------------------------------------------------------
@@ -100,14 +109,13 @@ export class Store {
     if (this.findTask(spec.name)) throw new ConflictError(`A task named "${spec.name}" already exists; pick another name, or import into it to add items.`);
     const config: Task['config'] = { perItem: spec.perItem, dimensions: spec.dimensions, leaseMinutes: spec.leaseMinutes };
     if (opts.generation) config.generation = opts.generation;
-    const info = this.db
-      .prepare('INSERT INTO tasks (name, kind, title, instructions, config, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    const info = this.sql('INSERT INTO tasks (name, kind, title, instructions, config, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(spec.name, spec.kind, spec.title ?? spec.name, spec.instructions, JSON.stringify(config), opts.status ?? 'ready', this.now());
     return this.getTaskById(Number(info.lastInsertRowid));
   }
 
   findTask(name: string): Task | null {
-    const r = this.db.prepare('SELECT * FROM tasks WHERE name = ?').get(name) as TaskRow | undefined;
+    const r = this.sql('SELECT * FROM tasks WHERE name = ?').get(name) as TaskRow | undefined;
     return r ? toTask(r) : null;
   }
 
@@ -121,68 +129,68 @@ export class Store {
   }
 
   getTaskById(id: number): Task {
-    const r = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as TaskRow | undefined;
+    const r = this.sql('SELECT * FROM tasks WHERE id = ?').get(id) as TaskRow | undefined;
     if (!r) throw new NotFoundError(`No task with id ${id}.`);
     return toTask(r);
   }
 
   listTasks(): Task[] {
-    return (this.db.prepare('SELECT * FROM tasks ORDER BY created_at, id').all() as TaskRow[]).map(toTask);
+    return (this.sql('SELECT * FROM tasks ORDER BY created_at, id').all() as TaskRow[]).map(toTask);
   }
 
   setTaskStatus(taskId: number, status: TaskStatus, error: string | null = null): void {
-    this.db.prepare('UPDATE tasks SET status = ?, error = ? WHERE id = ?').run(status, error, taskId);
+    this.sql('UPDATE tasks SET status = ?, error = ? WHERE id = ?').run(status, error, taskId);
   }
 
   deleteTask(taskId: number): void {
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM labels WHERE task_id = ?').run(taskId);
-      this.db.prepare('DELETE FROM assignments WHERE task_id = ?').run(taskId);
-      this.db.prepare('DELETE FROM responses WHERE item_id IN (SELECT id FROM items WHERE task_id = ?)').run(taskId);
-      this.db.prepare('DELETE FROM items WHERE task_id = ?').run(taskId);
-      this.db.prepare('DELETE FROM tasks WHERE id = ?').run(taskId);
+      this.sql('DELETE FROM labels WHERE task_id = ?').run(taskId);
+      this.sql('DELETE FROM assignments WHERE task_id = ?').run(taskId);
+      this.sql('DELETE FROM responses WHERE item_id IN (SELECT id FROM items WHERE task_id = ?)').run(taskId);
+      this.sql('DELETE FROM items WHERE task_id = ?').run(taskId);
+      this.sql('DELETE FROM tasks WHERE id = ?').run(taskId);
     }).immediate();
   }
 
   /** Appends items to a task in one transaction (all or nothing); returns how many were added. */
   addItems(taskId: number, items: ImportedItem[], startPosition?: number): number {
-    const insItem = this.db.prepare('INSERT INTO items (task_id, position, external_id, prompt, meta, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-    const insResp = this.db.prepare('INSERT INTO responses (item_id, idx, text, model) VALUES (?, ?, ?, ?)');
+    const insItem = this.sql('INSERT INTO items (task_id, position, external_id, prompt, meta, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    const insResp = this.sql('INSERT INTO responses (item_id, idx, text, model) VALUES (?, ?, ?, ?)');
     this.db.transaction(() => {
       const count = this.itemCount(taskId);
       if (count + items.length > LIMITS.items) throw new InvalidInputError(`A task holds at most ${LIMITS.items} items; this one has ${count} and the import adds ${items.length}.`);
-      let pos = startPosition ?? ((this.db.prepare('SELECT MAX(position) AS m FROM items WHERE task_id = ?').get(taskId) as { m: number | null }).m ?? -1) + 1;
+      let pos = startPosition ?? ((this.sql('SELECT MAX(position) AS m FROM items WHERE task_id = ?').get(taskId) as { m: number | null }).m ?? -1) + 1;
       const now = this.now();
       for (const it of items) {
         const info = insItem.run(taskId, pos++, it.externalId, it.prompt, JSON.stringify(it.meta), now);
         const itemId = Number(info.lastInsertRowid);
         it.responses.forEach((r, idx) => insResp.run(itemId, idx, r.text, r.model));
       }
+      this.sql('UPDATE tasks SET open_items = open_items + ? WHERE id = ?').run(items.length, taskId);
     }).immediate();
     return items.length;
   }
 
   itemCount(taskId: number): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM items WHERE task_id = ?').get(taskId) as { n: number }).n;
+    return (this.sql('SELECT COUNT(*) AS n FROM items WHERE task_id = ?').get(taskId) as { n: number }).n;
   }
 
   /** Positions already present (a resumed generation job skips these). */
   itemPositions(taskId: number): Set<number> {
-    return new Set((this.db.prepare('SELECT position FROM items WHERE task_id = ?').all(taskId) as { position: number }[]).map((r) => r.position));
+    return new Set((this.sql('SELECT position FROM items WHERE task_id = ?').all(taskId) as { position: number }[]).map((r) => r.position));
   }
 
   getItem(itemId: number): Item {
-    const r = this.db.prepare('SELECT id, task_id, position, external_id, prompt, meta FROM items WHERE id = ?').get(itemId) as ItemRow | undefined;
+    const r = this.sql('SELECT id, task_id, position, external_id, prompt, meta FROM items WHERE id = ?').get(itemId) as ItemRow | undefined;
     if (!r) throw new NotFoundError(`No item with id ${itemId}.`);
-    const responses = this.db.prepare('SELECT id, idx, text, model FROM responses WHERE item_id = ? ORDER BY idx').all(itemId) as ResponseRow[];
+    const responses = this.sql('SELECT id, idx, text, model FROM responses WHERE item_id = ? ORDER BY idx').all(itemId) as ResponseRow[];
     return { id: r.id, taskId: r.task_id, position: r.position, externalId: r.external_id, prompt: r.prompt, meta: JSON.parse(r.meta) as Record<string, unknown>, responses };
   }
 
   /** Every item of a task with its responses, in position order (for exports and the dashboard). */
   items(taskId: number): Item[] {
-    const rows = this.db.prepare('SELECT id, task_id, position, external_id, prompt, meta FROM items WHERE task_id = ? ORDER BY position').all(taskId) as ItemRow[];
-    const resp = this.db
-      .prepare('SELECT r.item_id AS item_id, r.id AS id, r.idx AS idx, r.text AS text, r.model AS model FROM responses r JOIN items i ON i.id = r.item_id WHERE i.task_id = ? ORDER BY r.item_id, r.idx')
+    const rows = this.sql('SELECT id, task_id, position, external_id, prompt, meta FROM items WHERE task_id = ? ORDER BY position').all(taskId) as ItemRow[];
+    const resp = this.sql('SELECT r.item_id AS item_id, r.id AS id, r.idx AS idx, r.text AS text, r.model AS model FROM responses r JOIN items i ON i.id = r.item_id WHERE i.task_id = ? ORDER BY r.item_id, r.idx')
       .all(taskId) as (ResponseRow & { item_id: number })[];
     const byItem = new Map<number, ResponseRow[]>();
     for (const r of resp) {
@@ -197,10 +205,10 @@ export class Store {
 
   /** Creates a person and returns their sign-in token (shown once; only its hash is stored). */
   createUser(name: string, role: Role): { user: User; token: string } {
-    const exists = this.db.prepare('SELECT id FROM users WHERE name = ?').get(name);
+    const exists = this.sql('SELECT id FROM users WHERE name = ?').get(name);
     if (exists) throw new ConflictError(`Someone named "${name}" already exists; pick another name, or reset their link instead.`);
     const secret = newSecret();
-    const info = this.db.prepare('INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)').run(name, role, hashSecret(secret), this.now());
+    const info = this.sql('INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)').run(name, role, hashSecret(secret), this.now());
     const id = Number(info.lastInsertRowid);
     return { user: this.getUser(id), token: formatToken(id, secret) };
   }
@@ -209,35 +217,35 @@ export class Store {
   resetToken(userId: number): string {
     this.getUser(userId);
     const secret = newSecret();
-    this.db.prepare('UPDATE users SET token_hash = ? WHERE id = ?').run(hashSecret(secret), userId);
+    this.sql('UPDATE users SET token_hash = ? WHERE id = ?').run(hashSecret(secret), userId);
     return formatToken(userId, secret);
   }
 
   setDisabled(userId: number, disabled: boolean): void {
     this.getUser(userId);
-    this.db.prepare('UPDATE users SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, userId);
+    this.sql('UPDATE users SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, userId);
   }
 
   getUser(id: number): User {
-    const r = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+    const r = this.sql('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
     if (!r) throw new NotFoundError(`No person with id ${id}.`);
     return toUser(r);
   }
 
   findUserByName(name: string): User | null {
-    const r = this.db.prepare('SELECT * FROM users WHERE name = ?').get(name) as UserRow | undefined;
+    const r = this.sql('SELECT * FROM users WHERE name = ?').get(name) as UserRow | undefined;
     return r ? toUser(r) : null;
   }
 
   listUsers(): User[] {
-    return (this.db.prepare('SELECT * FROM users ORDER BY id').all() as UserRow[]).map(toUser);
+    return (this.sql('SELECT * FROM users ORDER BY id').all() as UserRow[]).map(toUser);
   }
 
   /** The active person a token belongs to, or null. The secret is compared in constant time. */
   authenticate(token: string): User | null {
     const parsed = parseToken(token);
     if (!parsed) return null;
-    const r = this.db.prepare('SELECT * FROM users WHERE id = ?').get(parsed.userId) as UserRow | undefined;
+    const r = this.sql('SELECT * FROM users WHERE id = ?').get(parsed.userId) as UserRow | undefined;
     // Compare against a dummy digest when the id is unknown so both paths cost the same.
     const ok = secretMatches(parsed.secret, r?.token_hash ?? Buffer.alloc(32));
     return r && ok && r.disabled === 0 ? toUser(r) : null;
@@ -249,24 +257,37 @@ export class Store {
   nextAssignment(task: Task, userId: number): Assignment | null {
     const k = task.config.perItem;
     const lease = task.config.leaseMinutes * 60_000;
+    // A reservation is not worth an fsync: losing one to a power cut only frees the item early.
+    // Commits in WAL mode with synchronous=NORMAL still survive the process being killed.
+    this.sql('PRAGMA synchronous = NORMAL').run();
+    try {
+      return this.reserve(task, userId, k, lease);
+    } finally {
+      this.sql('PRAGMA synchronous = FULL').run();
+    }
+  }
+
+  private reserve(task: Task, userId: number, k: number, lease: number): Assignment | null {
     return this.db.transaction((): Assignment | null => {
       const now = this.now();
-      const open = this.db
-        .prepare("SELECT id, item_id, user_id, shown, state, expires_at FROM assignments WHERE task_id = ? AND user_id = ? AND state = 'open' ORDER BY id")
+      const open = this.sql("SELECT id, item_id, user_id, shown, state, expires_at FROM assignments WHERE task_id = ? AND user_id = ? AND state = 'open' ORDER BY id")
         .all(task.id, userId) as AssignmentRow[];
       for (const a of open) {
         if (a.expires_at <= now && this.takenSlots(a.item_id, now, userId) >= k) {
-          this.db.prepare("UPDATE assignments SET state = 'expired' WHERE id = ?").run(a.id);
+          this.sql("UPDATE assignments SET state = 'expired' WHERE id = ?").run(a.id);
           continue;
         }
-        const expiresAt = now + lease;
-        this.db.prepare('UPDATE assignments SET expires_at = ? WHERE id = ?').run(expiresAt, a.id);
+        // Renew the reservation only when less than half of it is left (saves a write per reload).
+        let expiresAt = a.expires_at;
+        if (expiresAt - now < lease / 2) {
+          expiresAt = now + lease;
+          this.sql('UPDATE assignments SET expires_at = ? WHERE id = ?').run(expiresAt, a.id);
+        }
         return { item: this.getItem(a.item_id), shown: JSON.parse(a.shown) as number[], expiresAt };
       }
-      const next = this.db
-        .prepare(
+      const next = this.sql(
           `SELECT i.id AS id FROM items i
-           WHERE i.task_id = @task AND i.label_count < @k
+           WHERE i.task_id = @task AND i.filled = 0
              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.user_id = @user)
              AND i.label_count + (SELECT COUNT(*) FROM assignments a WHERE a.item_id = i.id AND a.state = 'open' AND a.expires_at > @now) < @k
            ORDER BY i.position LIMIT 1`,
@@ -276,8 +297,7 @@ export class Store {
       const item = this.getItem(next.id);
       const shown = shuffled(item.responses.length);
       const expiresAt = now + lease;
-      this.db
-        .prepare("INSERT INTO assignments (task_id, item_id, user_id, shown, state, created_at, expires_at) VALUES (?, ?, ?, ?, 'open', ?, ?)")
+      this.sql("INSERT INTO assignments (task_id, item_id, user_id, shown, state, created_at, expires_at) VALUES (?, ?, ?, ?, 'open', ?, ?)")
         .run(task.id, item.id, userId, JSON.stringify(shown), now, expiresAt);
       return { item, shown, expiresAt };
     }).immediate();
@@ -285,23 +305,25 @@ export class Store {
 
   /** Labels plus live reservations of an item by people other than `exceptUser`. */
   private takenSlots(itemId: number, now: number, exceptUser: number): number {
-    const r = this.db
-      .prepare("SELECT (SELECT label_count FROM items WHERE id = @item) + (SELECT COUNT(*) FROM assignments WHERE item_id = @item AND user_id != @user AND state = 'open' AND expires_at > @now) AS n")
+    const r = this.sql("SELECT (SELECT label_count FROM items WHERE id = @item) + (SELECT COUNT(*) FROM assignments WHERE item_id = @item AND user_id != @user AND state = 'open' AND expires_at > @now) AS n")
       .get({ item: itemId, user: exceptUser, now }) as { n: number };
     return r.n;
   }
 
   /** Gives an item back without labelling it; the person will not be offered it again. */
   skip(task: Task, itemId: number, userId: number): void {
-    const info = this.db.prepare("UPDATE assignments SET state = 'skipped' WHERE task_id = ? AND item_id = ? AND user_id = ? AND state = 'open'").run(task.id, itemId, userId);
+    const info = this.sql("UPDATE assignments SET state = 'skipped' WHERE task_id = ? AND item_id = ? AND user_id = ? AND state = 'open'").run(task.id, itemId, userId);
     if (info.changes === 0) throw new ConflictError(`Item ${itemId} is not waiting for you in task "${task.name}", so there is nothing to skip.`);
   }
 
   /** Items this person could still be given in a task (not counting others' live reservations). */
   remainingFor(task: Task, userId: number): number {
-    const r = this.db
-      .prepare('SELECT COUNT(*) AS n FROM items i WHERE i.task_id = ? AND i.label_count < ? AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.item_id = i.id AND a.user_id = ? AND a.state != \'open\')')
-      .get(task.id, task.config.perItem, userId) as { n: number };
+    // Open items, less the open items this person already labelled or skipped.
+    const r = this.sql(
+      `SELECT (SELECT open_items FROM tasks WHERE id = @task)
+            - (SELECT COUNT(*) FROM assignments a JOIN items i ON i.id = a.item_id
+               WHERE a.task_id = @task AND a.user_id = @user AND a.state != 'open' AND i.filled = 0) AS n`,
+    ).get({ task: task.id, user: userId }) as { n: number };
     return r.n;
   }
 
@@ -315,24 +337,24 @@ export class Store {
     const env = parseOrThrow(submissionEnvelopeSchema, body, 'Invalid submission');
     const requestHash = createHash('sha256').update(JSON.stringify([env.itemId, env.value ?? null])).digest('hex');
     return this.db.transaction((): SubmitResult => {
-      const prior = this.db.prepare('SELECT * FROM labels WHERE user_id = ? AND idempotency_key = ?').get(userId, env.idempotencyKey) as LabelRow | undefined;
+      const prior = this.sql('SELECT * FROM labels WHERE user_id = ? AND idempotency_key = ?').get(userId, env.idempotencyKey) as LabelRow | undefined;
       if (prior) {
         if (prior.request_hash !== requestHash) throw new ConflictError('This idempotency key was already used for a different submission; make a new key for each submission.');
         return { label: toLabel(prior), replayed: true };
       }
       const item = this.getItem(env.itemId);
       if (item.taskId !== task.id) throw new NotFoundError(`Item ${env.itemId} is not in task "${task.name}".`);
-      const a = this.db.prepare('SELECT id, item_id, user_id, shown, state, expires_at FROM assignments WHERE item_id = ? AND user_id = ?').get(item.id, userId) as AssignmentRow | undefined;
+      const a = this.sql('SELECT id, item_id, user_id, shown, state, expires_at FROM assignments WHERE item_id = ? AND user_id = ?').get(item.id, userId) as AssignmentRow | undefined;
       if (!a) throw new ConflictError(`Item ${item.id} was not given to you; ask for your next item (GET /api/tasks/${task.name}/next).`);
       if (a.state === 'done') throw new ConflictError(`You already labelled item ${item.id}; each person labels an item once.`);
       const shown = JSON.parse(a.shown) as number[];
       const value = canonicalValue(task, item, shown, env.value);
       const now = this.now();
-      const info = this.db
-        .prepare('INSERT INTO labels (task_id, item_id, user_id, value, shown, idempotency_key, request_hash, duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      const info = this.sql('INSERT INTO labels (task_id, item_id, user_id, value, shown, idempotency_key, request_hash, duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .run(task.id, item.id, userId, JSON.stringify(value), a.shown, env.idempotencyKey, requestHash, env.durationMs ?? null, now);
-      this.db.prepare("UPDATE assignments SET state = 'done' WHERE id = ?").run(a.id);
-      this.db.prepare('UPDATE items SET label_count = label_count + 1 WHERE id = ?').run(item.id);
+      this.sql("UPDATE assignments SET state = 'done' WHERE id = ?").run(a.id);
+      const counted = this.sql('UPDATE items SET label_count = label_count + 1, filled = (label_count + 1 >= ?) WHERE id = ? RETURNING label_count AS n').get(task.config.perItem, item.id) as { n: number };
+      if (counted.n === task.config.perItem) this.sql('UPDATE tasks SET open_items = open_items - 1 WHERE id = ?').run(task.id);
       const label: Label = { id: Number(info.lastInsertRowid), taskId: task.id, itemId: item.id, userId, value, shown, createdAt: now, durationMs: env.durationMs ?? null, idempotencyKey: env.idempotencyKey };
       return { label, replayed: false };
     }).immediate();
@@ -340,26 +362,24 @@ export class Store {
 
   /** Every label of a task, oldest first. */
   labels(taskId: number): Label[] {
-    return (this.db.prepare('SELECT * FROM labels WHERE task_id = ? ORDER BY id').all(taskId) as LabelRow[]).map(toLabel);
+    return (this.sql('SELECT * FROM labels WHERE task_id = ? ORDER BY id').all(taskId) as LabelRow[]).map(toLabel);
   }
 
   /** One person's labels (newest first), optionally in one task. */
   labelsByUser(userId: number, opts: { taskId?: number; limit?: number; offset?: number } = {}): Label[] {
     const where = opts.taskId === undefined ? 'user_id = ?' : 'user_id = ? AND task_id = ?';
     const args: number[] = opts.taskId === undefined ? [userId] : [userId, opts.taskId];
-    return (this.db.prepare(`SELECT * FROM labels WHERE ${where} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, opts.limit ?? 50, opts.offset ?? 0) as LabelRow[]).map(toLabel);
+    return (this.sql(`SELECT * FROM labels WHERE ${where} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, opts.limit ?? 50, opts.offset ?? 0) as LabelRow[]).map(toLabel);
   }
 
   countLabelsByUser(userId: number, taskId: number): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM labels WHERE user_id = ? AND task_id = ?').get(userId, taskId) as { n: number }).n;
+    return (this.sql('SELECT COUNT(*) AS n FROM labels WHERE user_id = ? AND task_id = ?').get(userId, taskId) as { n: number }).n;
   }
 
   progress(task: Task): TaskProgress {
-    const totals = this.db
-      .prepare('SELECT COUNT(*) AS items, COALESCE(SUM(label_count >= ?), 0) AS complete, COALESCE(SUM(label_count), 0) AS labels FROM items WHERE task_id = ?')
+    const totals = this.sql('SELECT COUNT(*) AS items, COALESCE(SUM(label_count >= ?), 0) AS complete, COALESCE(SUM(label_count), 0) AS labels FROM items WHERE task_id = ?')
       .get(task.config.perItem, task.id) as { items: number; complete: number; labels: number };
-    const rows = this.db
-      .prepare('SELECT l.user_id AS user_id, u.name AS name, l.duration_ms AS d, l.created_at AS t FROM labels l JOIN users u ON u.id = l.user_id WHERE l.task_id = ? ORDER BY l.user_id')
+    const rows = this.sql('SELECT l.user_id AS user_id, u.name AS name, l.duration_ms AS d, l.created_at AS t FROM labels l JOIN users u ON u.id = l.user_id WHERE l.task_id = ? ORDER BY l.user_id')
       .all(task.id) as { user_id: number; name: string; d: number | null; t: number }[];
     const by = new Map<number, { name: string; ds: number[]; n: number; last: number }>();
     for (const r of rows) {

@@ -132,8 +132,9 @@ export async function loadScalarModel(dir: string, opts: LoadOptions = {}): Prom
 /**
  * Writes `model` as a Hugging Face model directory that `from_pretrained` (AutoModelForCausalLM,
  * or AutoModelForSequenceClassification for a ScalarHeadModel) loads unchanged, and `loadPretrained`
- * / `loadScalarModel` read back. Every file is written atomically; config.json last. Returns the
- * file names written.
+ * / `loadScalarModel` read back: weights (sharded above `maxShardBytes`), tokenizer files,
+ * generation_config.json (causal LMs), config.json. Every file is written atomically, config.json
+ * last. Returns the file names written.
  */
 export async function savePretrained(model: CausalLM | ScalarHeadModel, dir: string, opts: SaveOptions = {}): Promise<string[]> {
   const architecture = architectureOf(model);
@@ -151,8 +152,11 @@ export async function savePretrained(model: CausalLM | ScalarHeadModel, dir: str
   if (opts.tokenizer) for (const p of saveTokenizer(opts.tokenizer, dir)) files.push(basename(p));
   const padId = config.pad_token_id ?? (isScalar ? (opts.tokenizer?.padTokenId ?? config.eos_token_id) : undefined);
   const withPad: ModelConfig = padId === undefined ? config : { ...config, pad_token_id: padId };
-  await atomicWriteJson(join(dir, 'generation_config.json'), generationConfigJson(withPad, opts.generationConfig));
-  files.push('generation_config.json');
+  if (!isScalar || opts.generationConfig) {
+    // transformers writes one for models that generate; a sequence classifier gets one only when asked
+    await atomicWriteJson(join(dir, 'generation_config.json'), generationConfigJson(withPad, opts.generationConfig));
+    files.push('generation_config.json');
+  }
   await atomicWriteJson(join(dir, 'config.json'), configToJson(withPad, { architectures: [architecture], torchDtype: dtype, ...(isScalar ? { numLabels: 1 } : {}) }));
   files.push('config.json');
   return files;
@@ -292,28 +296,37 @@ async function loadWeights(
 }
 
 /**
- * Reads tensors file by file, in file order, through one buffer sized for the largest, and calls
- * use(name, tensor) with each as a libtorch tensor (freed right after use returns).
+ * Reads tensors in file order and calls use(job, tensor) with each as a libtorch tensor (freed right
+ * after use returns). Two buffers sized for the largest tensor alternate, so that the next tensor's
+ * bytes are read (on libuv's thread pool) while this one is copied into libtorch.
  */
 async function readTensors<J extends { name: string; stored: StoredTensor }>(jobs: J[], device: Device, use: (job: J, t: Tensor) => void): Promise<void> {
-  const byFile = new Map<string, J[]>();
-  for (const j of jobs) byFile.set(j.stored.file, [...(byFile.get(j.stored.file) ?? []), j]);
-  const largest = Math.max(0, ...jobs.map((j) => j.stored.info.dataOffsets[1] - j.stored.info.dataOffsets[0]));
-  const buf = Buffer.allocUnsafe(largest);
-  for (const [file, list] of byFile) {
-    list.sort((a, b) => a.stored.info.dataOffsets[0] - b.stored.info.dataOffsets[0]);
-    const fh = await open(file, 'r');
-    try {
-      for (const job of list) {
-        const { name, stored } = job;
-        const [begin, end] = stored.info.dataOffsets;
-        await readFully(fh, buf, end - begin, stored.dataStart + begin, file);
-        const data = new Uint8Array(buf.buffer, buf.byteOffset, end - begin);
-        noGrad(() => tidy(() => use(job, rawToTensor({ dtype: stored.info.dtype, shape: stored.info.shape, data }, { name, device }))));
-      }
-    } finally {
-      await fh.close();
+  const order = [...jobs].sort((a, b) => (a.stored.file === b.stored.file ? a.stored.info.dataOffsets[0] - b.stored.info.dataOffsets[0] : a.stored.file < b.stored.file ? -1 : 1));
+  const size = (j: J): number => j.stored.info.dataOffsets[1] - j.stored.info.dataOffsets[0];
+  const largest = Math.max(0, ...order.map(size));
+  const bufs = [Buffer.allocUnsafe(largest), Buffer.allocUnsafe(order.length > 1 ? largest : 0)] as const;
+  const handles = new Map<string, Promise<FileHandle>>();
+  const read = async (i: number): Promise<void> => {
+    const { stored } = order[i] as J;
+    const file = stored.file;
+    if (!handles.has(file)) handles.set(file, open(file, 'r'));
+    const fh = await (handles.get(file) as Promise<FileHandle>);
+    await readFully(fh, bufs[i % 2] as Buffer, size(order[i] as J), stored.dataStart + stored.info.dataOffsets[0], file);
+  };
+  let pending: Promise<void> | null = order.length > 0 ? read(0) : null;
+  try {
+    for (let i = 0; i < order.length; i++) {
+      await pending;
+      pending = i + 1 < order.length ? read(i + 1) : null;
+      const job = order[i] as J;
+      const { dtype, shape } = job.stored.info;
+      const buf = bufs[i % 2] as Buffer;
+      const data = new Uint8Array(buf.buffer, buf.byteOffset, size(job));
+      noGrad(() => tidy(() => use(job, rawToTensor({ dtype, shape, data }, { name: job.name, device }))));
     }
+  } finally {
+    await pending?.catch(() => undefined);
+    for (const h of handles.values()) await h.then((fh) => fh.close(), () => undefined);
   }
 }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { FloatDType } from '../torch/dtype.js';
 import { ACTIVATIONS, GPT2_DEFAULTS, type GPT2Config } from './gpt2.js';
-import { GPT_NEO_DEFAULTS, resolveGPTNeoConfig, type GPTNeoConfig } from './gpt-neo.js';
+import { GPT_NEO_DEFAULTS, expandAttentionTypes, resolveGPTNeoConfig, type GPTNeoConfig } from './gpt-neo.js';
 import { CheckpointError, ConfigError } from './errors.js';
 
 /** Every architecture's config; `model_type` tells them apart. */
@@ -125,11 +125,15 @@ export function parseConfig(json: unknown, file = 'config.json'): ParsedConfig {
     if (fields.hidden_size % fields.num_heads !== 0) {
       throw new ConfigError(file, 'num_heads', `is ${fields.num_heads}, which does not divide hidden_size (${fields.hidden_size}); each head gets hidden_size / num_heads dims`);
     }
-    try {
-      config = resolveGPTNeoConfig({ ...fields, ...(pad_token_id === undefined ? {} : { pad_token_id }), extra: extraFields(obj, gptNeoSchema.shape) });
-    } catch (err) {
-      throw new ConfigError(file, 'attention_types', (err as Error).message.replace(/^GPT-Neo attention_types /, ''), { cause: err });
+    const layers = expandAttentionTypes(fields.attention_types);
+    if (layers.length !== fields.num_layers) {
+      throw new ConfigError(
+        file,
+        'attention_types',
+        `is ${JSON.stringify(fields.attention_types)}, which describes ${layers.length} layers, but num_layers is ${fields.num_layers}; make them agree (e.g. [[["global", "local"], ${Math.floor(fields.num_layers / 2)}]]${fields.num_layers % 2 ? ' plus [["global"], 1]' : ''})`,
+      );
     }
+    config = resolveGPTNeoConfig({ ...fields, ...(pad_token_id === undefined ? {} : { pad_token_id }), extra: extraFields(obj, gptNeoSchema.shape) });
     if (attention_layers !== undefined && JSON.stringify(attention_layers) !== JSON.stringify(config.attention_layers)) {
       throw new ConfigError(
         file,

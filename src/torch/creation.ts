@@ -46,7 +46,8 @@ function typedFor(dtype: DType, values: readonly (number | boolean)[]): AnyTyped
     case 'int32': return Int32Array.from(values, Number);
     case 'int16': return Int16Array.from(values, Number);
     case 'int8': return Int8Array.from(values, Number);
-    case 'uint8': case 'bool': return Uint8Array.from(values, (v) => Number(v));
+    case 'uint8': return Uint8Array.from(values, (v) => Number(v));
+    case 'bool': return Uint8Array.from(values, (v) => (v !== 0 && v !== false ? 1 : 0)); // truthiness, as bool(x): 0.5 → true
     default: return Float32Array.from(values, Number);
   }
 }
@@ -110,10 +111,10 @@ export function onesLike(t: Tensor, opts: CreateOptions = {}): Tensor {
 export function fullLike(t: Tensor, value: number, opts: CreateOptions = {}): Tensor {
   return full(t.shape, value, { dtype: t.dtype, device: t.device as Device, ...opts });
 }
-/** start, start+step, … below end. arange(5) is 0..4. Defaults to int64, like PyTorch. */
+/** start, start+step, … below end. arange(5) is 0..4. Like PyTorch: int64 when every argument is an integer, else float32. */
 export function arange(startOrEnd: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
   const [s, e] = end === undefined ? [0, startOrEnd] : [startOrEnd, end];
-  const o = { dtype: 'int64' as DType, ...opts };
+  const o = { dtype: ([s, e, step].every(Number.isInteger) ? 'int64' : 'float32') as DType, ...opts };
   return finish(wrapHandle('arange', [s, e, step], () => native.arange(s, e, step, dt(o), dev(o))), o);
 }
 export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {

@@ -4,8 +4,8 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
-/** An opaque reference to one libtorch tensor owned by JavaScript. */
-export type Handle = { readonly __tensorHandle: unique symbol };
+/** An opaque reference to one libtorch tensor owned by JavaScript: a slot number in the addon's table. */
+export type Handle = number & { readonly __tensorHandle: unique symbol };
 type H = Handle;
 type N = number;
 type B = boolean;

@@ -12,6 +12,8 @@ export interface Scoped {
   readonly isDisposed: boolean;
   /** Set by keep(): no scope frees it. */
   kept: boolean;
+  /** Called when no scope owns the tensor any more: the garbage collector becomes its fallback owner. */
+  unscoped(): void;
 }
 
 const stack: Scoped[][] = [];
@@ -20,11 +22,13 @@ const stack: Scoped[][] = [];
 export function track(t: Scoped): void {
   const top = stack[stack.length - 1];
   if (top) top.push(t);
+  else t.unscoped();
 }
 
 /** Marks tensors to survive every enclosing scope; the caller now owns them. Returns its argument. */
 export function keep<T>(value: T): T {
   forEachScoped(value, (t) => {
+    if (!t.kept) t.unscoped();
     t.kept = true;
   });
   return value;
@@ -68,14 +72,17 @@ export function tidy<T>(fn: () => T): T {
   }
   created = stack.pop() ?? [];
   if (result instanceof Promise) {
+    for (const t of created) if (!t.kept) t.dispose(); // what the async fn made before its first await
     throw new TypeError('tidy(fn): fn returned a Promise; scopes are synchronous. Await outside tidy, or dispose tensors yourself.');
   }
   const escaping = new Set<Scoped>();
   forEachScoped(result, (t) => escaping.add(t));
   const outer = stack[stack.length - 1];
   for (const t of created) {
-    if (escaping.has(t)) outer?.push(t);
-    else if (!t.kept) t.dispose();
+    if (escaping.has(t)) {
+      if (outer) outer.push(t);
+      else if (!t.kept) t.unscoped();
+    } else if (!t.kept) t.dispose();
   }
   return result;
 }

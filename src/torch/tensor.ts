@@ -42,6 +42,12 @@ function inplace(op: string, self: Tensor, inputs: readonly unknown[], f: () => 
   return self;
 }
 
+// The fallback for tensors dropped without dispose(): when the garbage collector reclaims the JS
+// object, free its slot. Only tensors outside every tidy() scope are registered (scoped ones are
+// freed by their scope), and dispose() unregisters, so a loop that disposes what it makes holds
+// no registry cells at all.
+const collected = new FinalizationRegistry<Handle>((h) => native.dispose(h));
+
 const reduction = { none: 0, mean: 1, sum: 2 } as const;
 export type Reduction = keyof typeof reduction;
 export function reductionCode(r: Reduction): number {
@@ -58,6 +64,14 @@ export class Tensor implements Scoped, Disposable {
   constructor(h: Handle) {
     this.#h = h;
     track(this);
+  }
+
+  #registered = false;
+  /** No tidy() scope owns this tensor: let the garbage collector free it if it is dropped undisposed. */
+  unscoped(): void {
+    if (this.#registered || this.#h === null) return;
+    this.#registered = true;
+    collected.register(this, this.#h, this);
   }
 
   /** The addon handle (throws if disposed). */
@@ -118,6 +132,7 @@ export class Tensor implements Scoped, Disposable {
     if (this.#h === null) return;
     native.dispose(this.#h);
     this.#h = null;
+    if (this.#registered) collected.unregister(this);
   }
   [Symbol.dispose](): void {
     this.dispose();
@@ -208,6 +223,9 @@ export class Tensor implements Scoped, Disposable {
     return g === null ? null : new Tensor(g);
   }
   set grad(g: Tensor | null) {
+    if (g !== null && g.shape.join() !== this.shape.join()) {
+      throw new ShapeError(`grad: assigned gradient ${describe(g.dtype, g.shape)} does not match the tensor ${describe(this.dtype, this.shape)}`);
+    }
     native.setGrad(this.handle, g === null ? null : g.handle);
   }
   /** Forgets the gradient (like PyTorch's zero_grad(set_to_none=True)). */

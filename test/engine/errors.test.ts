@@ -64,6 +64,15 @@ describe('shape errors', () => {
     assert.equal(x.assertShape([null, null]), x);
   });
 
+  test('assigning a gradient of the wrong shape', () => {
+    const p = torch.zeros([3]).requiresGrad_();
+    throwsWith(() => { p.grad = torch.zeros([5]); }, ShapeError, 'grad', 'float32[5]', 'float32[3]');
+    throwsWith(() => { p.grad = torch.zeros([1]); }, ShapeError, 'float32[1]'); // would broadcast silently in an optimizer
+    assert.equal(p.grad, null);
+    p.grad = torch.ones([3]);
+    assert.deepEqual(p.grad?.toArray(), [1, 1, 1]);
+  });
+
   test('other shape problems: size(), layerNorm, attention, select, scalar item', () => {
     throwsWith(() => a23().size(5), ShapeError, 'size(5)', 'float32[2, 3]', '2 dims');
     throwsWith(() => F.layerNorm(a23(), [4]), TorchError, 'layerNorm(float32[2, 3]', '[*, 4]', '[2, 3]');

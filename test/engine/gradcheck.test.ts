@@ -325,6 +325,12 @@ describe('autograd features', () => {
     assert.equal(torch.zeros([1], { dtype: 'bfloat16' }).requiresGrad_().requiresGrad, true);
   });
 
+  test('embedding sends no gradient to the paddingIdx row', () => {
+    const w = torch.ones([3, 2], { dtype: 'float64', requiresGrad: true });
+    F.embedding(long([0, 1, 1, 2]), w, 1).mul(f64([[1, 2], [3, 4], [5, 6], [7, 8]])).sum().backward();
+    assert.deepEqual(w.grad?.toArray(), [[1, 2], [0, 0], [7, 8]]);
+  });
+
   test('leaves, gradFn names, retainGrad on intermediate tensors', () => {
     const x = torch.tensor([1, 2], { dtype: 'float64', requiresGrad: true });
     assert.equal(x.isLeaf, true);

@@ -19,9 +19,10 @@ function shapeOf(x: NestedArray): number[] {
   return [x.length, ...shapeOf(x[0] as NestedArray)];
 }
 
-function flat(x: NestedArray): number[] {
-  if (Array.isArray(x)) return (x.flat(Infinity) as (number | boolean)[]).map(Number);
-  return [Number(x)];
+function flat(x: NestedArray, out: number[] = []): number[] {
+  if (Array.isArray(x)) for (const v of x) flat(v, out);
+  else out.push(Number(x));
+  return out;
 }
 
 /**

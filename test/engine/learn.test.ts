@@ -129,3 +129,45 @@ describe('a tiny causal transformer (2 layers, d=32, 2 heads, vocab 16, T=8)', (
     model.dispose();
   });
 });
+
+describe('CUDA (skipped without a GPU)', () => {
+  const skip = torch.cudaAvailable() ? false : 'no CUDA device';
+  test('autocast on CUDA: float16 and bfloat16 linear outputs, float32 master weights', { skip }, () => {
+    torch.tidy(() => {
+      const fc = new Linear(8, 4);
+      fc.to('cuda');
+      const x = torch.randn([2, 8]).to('cuda');
+      assert.equal(fc.weight.device, 'cuda:0');
+      assert.equal(torch.autocast('float16', () => fc.forward(x), 'cuda').dtype, 'float16');
+      assert.equal(torch.autocast('bfloat16', () => fc.forward(x), 'cuda').dtype, 'bfloat16');
+      assert.equal(fc.forward(x).dtype, 'float32');
+      torch.autocast('float16', () => fc.forward(x), 'cuda').float().sum().backward();
+      assert.equal(fc.weight.dtype, 'float32');
+      assert.equal(fc.weight.grad?.dtype, 'float32');
+      const back = fc.forward(x).to('cpu');
+      assert.equal(back.device, 'cpu');
+      fc.dispose();
+    });
+  });
+
+  test('the tiny transformer overfits on CUDA too', { skip }, () => {
+    torch.manualSeed(42);
+    const model = new TinyGpt(cfg).to('cuda');
+    const { x, y } = batch();
+    const [xc, yc] = [x.to('cuda'), y.to('cuda')];
+    const opt = new AdamW(model.parameters(), { lr: 3e-3, weightDecay: 0 });
+    let last = Infinity;
+    for (let step = 0; step < 200; step++) {
+      last = torch.tidy(() => {
+        opt.zeroGrad();
+        const loss = F.crossEntropy(model.forward(xc), yc);
+        loss.backward();
+        opt.step();
+        return loss.item();
+      });
+    }
+    assert.ok(last < 0.1, `loss ${last}`);
+    opt.dispose();
+    model.dispose();
+  });
+});

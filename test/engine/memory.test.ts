@@ -25,20 +25,24 @@ const gc = getGc();
 const live = (): number => torch.memory().liveTensors;
 
 describe('the leak test', () => {
-  test('500 AdamW steps of a small transformer: live tensors identical at step 50 and 500, RSS flat', () => {
+  // The loop yields to the event loop every 10 steps, as an async trainer does (logging, checkpoint
+  // writes); the synchronous case is tested at the end of this file.
+  test('500 AdamW steps of a small transformer: live tensors identical at step 50 and 500, RSS flat', async () => {
     torch.manualSeed(0);
     const model = new TinyGpt({ vocabSize: 16, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16 });
     const opt = new AdamW(model.parameters(), { lr: 1e-3 });
     const sched = new LRScheduler(opt, 1e-3, cosineSchedule(10, 500));
-    const seq = torch.randint(0, 16, [4, 9]); // (B, T+1)
-    const x = seq.slice(1, 0, 8).contiguous(); // (B, T)
-    const y = seq.slice(1, 1).contiguous(); // (B, T)
+    const [x, y] = torch.tidy(() => {
+      const seq = torch.randint(0, 16, [4, 9]); // (B, T+1)
+      return [seq.slice(1, 0, 8).contiguous(), seq.slice(1, 1).contiguous()]; // 2 × (B, T)
+    });
     const liveAt = new Map<number, number>();
     const bytesAt = new Map<number, number>();
     let rss100 = 0;
     let firstLoss = 0;
     let lastLoss = 0;
     for (let step = 1; step <= 500; step++) {
+      if (step % 10 === 0) await new Promise((r) => setImmediate(r));
       const loss = torch.tidy(() => {
         opt.zeroGrad();
         const l = F.crossEntropy(model.forward(x), y);
@@ -65,15 +69,15 @@ describe('the leak test', () => {
     assert.ok(counts.every((c) => c === liveAt.get(50)), `live tensors at steps 50, 100, …, 500: ${counts.join(', ')}`);
     assert.ok([...bytesAt.values()].every((b) => b === bytesAt.get(50)), `tensor bytes: ${[...bytesAt.values()].join(', ')}`);
     const growth = (rss500 - rss100) / 2 ** 20;
-    assert.ok(growth < 20, `RSS grew ${growth.toFixed(1)} MB between step 100 and 500`);
+    assert.ok(growth < 8, `RSS grew ${growth.toFixed(1)} MB between step 100 and 500`);
     assert.ok(lastLoss < firstLoss, 'and it trained');
     // What stays alive is exactly the model, the optimizer's moments and the batch.
     const nParams = model.parameters().length;
     const base = live();
     opt.dispose();
     model.dispose();
-    for (const t of [seq, x, y]) t.dispose();
-    assert.equal(base - live(), 3 * nParams + 3);
+    for (const t of [x, y]) t.dispose();
+    assert.equal(base - live(), 3 * nParams + 2); // parameters, AdamW moments m and v, x, y
   });
 });
 
@@ -157,9 +161,18 @@ describe('tidy', () => {
 
   test('rejects an async function (scopes are synchronous)', () => {
     const before = live();
-    assert.throws(() => torch.tidy(async () => torch.ones([1])), TypeError);
+    let made: Tensor | null = null;
+    assert.throws(
+      () =>
+        torch.tidy(async () => {
+          made = torch.ones([1]); // runs synchronously, inside the scope
+          return made;
+        }),
+      (e: unknown) => e instanceof TypeError && /Promise/.test(e.message),
+    );
     assert.equal(torch.memory().scopeDepth, 0);
-    assert.ok(live() <= before + 1); // the async body's tensor may still be created; it is not kept by the scope
+    assert.equal((made as unknown as Tensor).isDisposed, true, 'what it made before returning is freed');
+    assert.equal(live(), before);
   });
 
   test('a tensor returned twice or shared between results is counted once', () => {
@@ -245,6 +258,24 @@ describe('dispose', () => {
     assert.equal(torch.memory().bytes, before);
   });
 
+  // Known native bug (reported, not fixed here: native/ is not ours to change). AccountedBytes in
+  // Handles that alias a storage — p.grad (a new handle per read), contiguous() and to(sameDtype) on a
+  // tensor that needs no copy, detach() — must not count the storage again.
+  test('bytes count a storage once however many handles alias it', () => {
+    const before = torch.memory().bytes;
+    const a = torch.zeros([1000]); // 4000 bytes
+    const aliases = [a.contiguous(), a.to('float32'), a.detach()];
+    const p = torch.zeros([1000]).requiresGrad_();
+    torch.tidy(() => p.sum().backward());
+    const g1 = p.grad as Tensor;
+    const g2 = p.grad as Tensor;
+    try {
+      assert.equal(torch.memory().bytes - before, 4000 + 4000 + 4000, 'a, p and p.grad: 12000 bytes');
+    } finally {
+      for (const t of [a, ...aliases, p, g1, g2]) t.dispose();
+    }
+  });
+
   test('tensors dropped without dispose are freed by the garbage collector (the fallback)', async () => {
     const collect = async (): Promise<void> => {
       for (let i = 0; i < 5; i++) {
@@ -260,5 +291,24 @@ describe('dispose', () => {
     assert.equal(live(), before + 200);
     await collect();
     assert.ok(live() <= before, `${live() - before} of 200 unreferenced tensors still alive after GC`);
+  });
+
+  // Handles are slots in the addon's table (reused after dispose) and only unscoped tensors are
+  // registered with the FinalizationRegistry (dispose unregisters), so nothing waits for the event
+  // loop: a loop that never yields stays flat.
+  test('a synchronous loop that disposes every tensor keeps RSS flat', () => {
+    const x = torch.ones([1]);
+    for (let i = 0; i < 200_000; i++) x.add(1).dispose(); // warm up the allocator and the V8 heap
+    gc();
+    const r0 = process.memoryUsage.rss();
+    const h0 = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 600_000; i++) x.add(1).dispose(); // ~150 MB if each handle left ~250 bytes behind
+    gc();
+    const growth = (process.memoryUsage.rss() - r0) / 2 ** 20;
+    const heapGrowth = (process.memoryUsage().heapUsed - h0) / 2 ** 20;
+    x.dispose();
+    // RSS moves by a few tens of MB with V8's semi-space sizing and malloc's arenas; the heap is exact.
+    assert.ok(growth < 50, `RSS grew ${growth.toFixed(1)} MB over 600k create/dispose pairs without yielding`);
+    assert.ok(heapGrowth < 2, `the JS heap grew ${heapGrowth.toFixed(1)} MB over 600k create/dispose pairs`);
   });
 });

@@ -251,6 +251,7 @@ describe('safetensors files', () => {
   test('saveStateDict / loadStateDictFile round trip every dtype bit for bit', async () => {
     const sd = new Map<string, Tensor>(ALL_DTYPES.map((d) => [`t.${d}`, sample(d)]));
     sd.set('scalar', torch.tensor(2.5));
+    sd.set('transposed', torch.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'bfloat16' }).T); // non-contiguous: saved in logical order
     sd.set('empty', torch.zeros([0, 3]));
     const path = join(dir, 'all.safetensors');
     await saveStateDict(path, sd, { format: 'pt', note: 'engine test' });
@@ -267,6 +268,7 @@ describe('safetensors files', () => {
     assert.deepEqual((loaded.get('t.bool') as Tensor).toArray(), [[true, false, true]]);
     assert.deepEqual((loaded.get('t.float16') as Tensor).toArray(), [[0.0999755859375, 65504], [-(2 ** -24), -0], [Infinity, 1.5]]);
     assert.ok(Object.is((loaded.get('t.float32') as Tensor).toFlatArray()[1], -0));
+    assert.deepEqual((loaded.get('transposed') as Tensor).toArray(), [[1, 4], [2, 5], [3, 6]]);
     const file = await readSafetensorsFile(path);
     assert.deepEqual(file.metadata, { format: 'pt', note: 'engine test' });
     assert.equal(file.tensors.get('t.bfloat16')?.dtype, 'BF16');
@@ -324,6 +326,16 @@ describe('safetensors files', () => {
     await writeFile(bad, buf);
     await assert.rejects(loadStateDictFile(bad), (e: unknown) => e instanceof SafetensorsError && e.code === 'size-mismatch');
     await assert.rejects(loadStateDictFile(join(dir, 'does-not-exist.safetensors')), (e: unknown) => e instanceof SafetensorsError && e.code === 'io');
+    await assert.rejects(loadStateDictFile(dir), (e: unknown) => e instanceof SafetensorsError && e.code === 'io'); // a directory
+    // A valid file whose dtype the engine cannot compute with names the tensor and the dtype.
+    const u16 = JSON.stringify({ ids: { dtype: 'U16', shape: [2], data_offsets: [0, 4] } });
+    const hu = new TextEncoder().encode(u16 + ' '.repeat((8 - (u16.length % 8)) % 8));
+    const ubuf = new Uint8Array(8 + hu.length + 4);
+    new DataView(ubuf.buffer).setBigUint64(0, BigInt(hu.length), true);
+    ubuf.set(hu, 8);
+    const upath = join(dir, 'u16.safetensors');
+    await writeFile(upath, ubuf);
+    await assert.rejects(loadStateDictFile(upath), /tensor ids has dtype U16/);
     // The good file still loads after all that.
     assert.deepEqual((await loadStateDictFile(good)).get('b')?.toArray(), [0, 0, 0, 0, 0, 0, 0, 0]);
   });

@@ -38,6 +38,11 @@ describe('creation', () => {
     const d = t([0.1, 0.2], { dtype: 'float64' });
     assert.equal(d.dtype, 'float64');
     assert.deepEqual(d.toArray(), [0.1, 0.2]); // exact doubles, no float32 round trip
+    // bool takes truthiness (bool(x) in Python): 0.5, −1 and NaN are true, 0 and −0 false.
+    const b = t([2, 0, 0.5, -1, NaN, -0], { dtype: 'bool' });
+    assert.deepEqual(b.toArray(), [true, false, true, true, true, false]);
+    assert.equal(b.sum().item(), 4);
+    assert.deepEqual(b.logicalNot().toArray(), [false, true, false, false, false, true]);
     const h = t([0.1], { dtype: 'bfloat16' });
     assert.equal(h.dtype, 'bfloat16');
     assert.deepEqual(h.toArray(), [0.10009765625]);
@@ -53,6 +58,11 @@ describe('creation', () => {
     const l = t(new BigInt64Array([5n, -(2n ** 40n)]));
     assert.equal(l.dtype, 'int64');
     assert.deepEqual(l.toArray(), [5, -(2 ** 40)]);
+    // Uint16Array holds raw bfloat16 bits: 0x3f80 is 1.0, 0xc040 is −3.0.
+    const bits = t(new Uint16Array([0x3f80, 0xc040]));
+    assert.equal(bits.dtype, 'bfloat16');
+    assert.deepEqual(bits.toArray(), [1, -3]);
+    assert.deepEqual(t(new Float64Array([1.5, 2.5]), { dtype: 'int32' }).toArray(), [1, 2]);
     const r = t(new Float32Array([1, 2, 3, 4, 5, 6]), { shape: [3, 2] });
     assert.deepEqual(r.toArray(), [[1, 2], [3, 4], [5, 6]]);
     // A subarray view starts at its own byte offset.
@@ -87,6 +97,12 @@ describe('creation', () => {
     assert.deepEqual(a.toArray(), [0, 1, 2, 3, 4]);
     assert.deepEqual(torch.arange(2, 8, 2).toArray(), [2, 4, 6]);
     assert.deepEqual(torch.arange(1, 2, 0.25, { dtype: 'float32' }).toArray(), [1, 1.25, 1.5, 1.75]);
+    // As in PyTorch, a non-integer argument makes the default float32.
+    assert.equal(torch.arange(0, 1, 0.25).dtype, 'float32');
+    assert.deepEqual(torch.arange(0, 1, 0.25).toArray(), [0, 0.25, 0.5, 0.75]);
+    assert.deepEqual(torch.arange(2.5).toArray(), [0, 1, 2]);
+    assert.equal(torch.arange(2.5).dtype, 'float32');
+    assert.equal(torch.arange(0, 10, 2, { dtype: 'float64' }).dtype, 'float64');
     assert.deepEqual(torch.arange(3, 0, -1).toArray(), [3, 2, 1]);
     assertClose(torch.linspace(0, 1, 5), [0, 0.25, 0.5, 0.75, 1]);
     assertClose(torch.linspace(-1, 1, 3, { dtype: 'float64' }), [-1, 0, 1], { atol: 0 });

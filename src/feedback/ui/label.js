@@ -49,9 +49,10 @@ export async function renderLabel(main, taskName, { setKeys }) {
     busy = true;
     main.querySelectorAll('.actions button').forEach((b) => (b.disabled = true));
     try {
-      await submitLabel(taskName, data.item.id, value, performance.now() - shownAt);
+      const r = await submitLabel(taskName, data.item.id, value, performance.now() - shownAt);
       toast('Saved ✓');
-      await next();
+      data = r.next;
+      draw();
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) {
         toast(err.message, 'error');
@@ -69,9 +70,10 @@ export async function renderLabel(main, taskName, { setKeys }) {
     if (busy || !data.item) return;
     busy = true;
     try {
-      await api.post(`/api/tasks/${encodeURIComponent(taskName)}/skip`, { itemId: data.item.id });
+      const r = await api.post(`/api/tasks/${encodeURIComponent(taskName)}/skip`, { itemId: data.item.id });
       toast('Skipped');
-      await next();
+      data = r.next;
+      draw();
     } catch (err) {
       toast(err.message, 'error');
     } finally {

@@ -1,0 +1,144 @@
+"""PyTorch eager GPT-2 on the same shapes as bench/models.ts, for the ratio. Prints one JSON object.
+
+Run by the TypeScript bench with Debian's /usr/bin/python3 (python3-torch 1.13, no transformers):
+    /usr/bin/python3 bench/torch_gpt2.py THREADS '{"n_layer": 12, ...}'
+
+This is the GPT-2 a PyTorch user gets from transformers' eager path, written out: Conv1D as addmm,
+attention as q·kᵀ, causal mask, softmax, ·v; a KV cache grown with torch.cat every step (what
+transformers' default tuple cache does); logits for every prompt position; sampling with softmax +
+multinomial. bf16 is torch.autocast('cpu', dtype=torch.bfloat16) around the whole call, the usual
+mixed-precision path (float32 weights; autocast caches their bf16 copies inside the region).
+"""
+import json
+import math
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else torch.get_num_threads())
+cfg = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+n_layer = cfg.get("n_layer", 12)
+C = cfg.get("n_embd", 768)
+nh = cfg.get("n_head", 12)
+V = cfg.get("vocab_size", 50257)
+P = cfg.get("n_positions", 1024)
+torch.manual_seed(0)
+
+
+class Conv1D(torch.nn.Module):
+    def __init__(self, nin, nout):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(nin, nout) * 0.02)
+        self.bias = torch.nn.Parameter(torch.zeros(nout))
+
+    def forward(self, x):
+        s = x.shape[:-1] + (self.weight.shape[1],)
+        return torch.addmm(self.bias, x.reshape(-1, x.shape[-1]), self.weight).view(s)
+
+
+class Block(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ln_1 = torch.nn.LayerNorm(C)
+        self.c_attn = Conv1D(C, 3 * C)
+        self.c_proj = Conv1D(C, C)
+        self.ln_2 = torch.nn.LayerNorm(C)
+        self.c_fc = Conv1D(C, 4 * C)
+        self.mlp_proj = Conv1D(4 * C, C)
+        self.register_buffer("bias", torch.tril(torch.ones(P, P, dtype=torch.bool)).view(1, 1, P, P), persistent=False)
+
+    def attn(self, x, past):
+        B, T, _ = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q = q.view(B, T, nh, C // nh).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(B, T, nh, C // nh).transpose(1, 2)
+        v = v.view(B, T, nh, C // nh).transpose(1, 2)
+        if past is not None:  # transformers' tuple cache: concatenate the past every step
+            k = torch.cat((past[0], k), dim=-2)
+            v = torch.cat((past[1], v), dim=-2)
+        Tk = k.shape[-2]
+        w = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(C // nh)  # (B, nh, T, Tk)
+        causal = self.bias[:, :, Tk - T : Tk, :Tk]
+        w = torch.where(causal, w, torch.tensor(torch.finfo(w.dtype).min, dtype=w.dtype))
+        w = F.softmax(w, dim=-1).type(v.dtype)
+        y = torch.matmul(w, v).transpose(1, 2).reshape(B, T, C)
+        return self.c_proj(y), (k, v)
+
+    def forward(self, x, past):
+        a, present = self.attn(self.ln_1(x), past)
+        x = x + a
+        x = x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+        return x, present
+
+
+class GPT2(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.wte = torch.nn.Embedding(V, C)
+        self.wpe = torch.nn.Embedding(P, C)
+        self.h = torch.nn.ModuleList([Block() for _ in range(n_layer)])
+        self.ln_f = torch.nn.LayerNorm(C)
+
+    def forward(self, ids, past=None):
+        B, T = ids.shape
+        start = 0 if past is None else past[0][0].shape[-2]
+        pos = torch.arange(start, start + T).unsqueeze(0)
+        x = self.wte(ids) + self.wpe(pos)
+        presents = []
+        for i, block in enumerate(self.h):
+            x, p = block(x, None if past is None else past[i])
+            presents.append(p)
+        x = self.ln_f(x)
+        return F.linear(x, self.wte.weight), presents  # tied head, logits for every position
+
+
+def generate(model, ids, new_tokens):
+    logits, past = model(ids)
+    out = []
+    for i in range(new_tokens):
+        probs = F.softmax(logits[:, -1, :].float(), dim=-1)
+        nxt = torch.multinomial(probs, 1)  # (B, 1)
+        out.append(nxt)
+        if i == new_tokens - 1:
+            break
+        logits, past = model(nxt, past)
+    return torch.cat(out, dim=1)
+
+
+def timed(fn, iters, warmup=None):
+    (warmup or fn)()
+    times = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return times[len(times) // 2]
+
+
+model = GPT2().eval()
+res = {}
+with torch.no_grad():
+    fwd = cfg.get("forward", {"B": 8, "T": 128, "iters": 3})
+    ids = torch.randint(0, V, (fwd["B"], fwd["T"]))
+    res["forward_fp32"] = timed(lambda: model(ids), fwd["iters"])
+
+    def fwd_bf16():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            model(ids)
+
+    res["forward_bf16"] = timed(fwd_bf16, fwd["iters"])
+    gen = cfg.get("generate", {"batches": [1, 16], "prompt": 32, "new_tokens": 64, "iters": 1})
+    for B in gen["batches"]:
+        prompt = torch.randint(0, V, (B, gen["prompt"]))
+        warm = lambda: generate(model, prompt, 4)  # noqa: E731 (a short warm-up run)
+        res[f"generate_fp32_b{B}"] = timed(lambda: generate(model, prompt, gen["new_tokens"]), gen["iters"], warm)
+
+        def gen_bf16(n=gen["new_tokens"]):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                generate(model, prompt, n)
+
+        res[f"generate_bf16_b{B}"] = timed(gen_bf16, gen["iters"], lambda: gen_bf16(4))
+print(json.dumps(res))

@@ -1,0 +1,258 @@
+// `rlhf bench-models`: model directories side by side — size, memory, load time, speed, perplexity.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+import { checkModelDir } from './generate.js';
+import { F, itemSize, noGrad, tensor, tidy } from '../torch/index.js';
+import type { Tensor } from '../torch/index.js';
+import { loadPretrained } from '../models/checkpoint.js';
+import type { CausalLM } from '../models/types.js';
+import { generate, type GenerationDType } from '../generation/generate.js';
+import { tokenizerFor } from '../generation/text.js';
+
+/** The text measured when no --text is given: plain English prose, ~300 GPT-2 tokens. */
+export const DEFAULT_TEXT = `The history of the bicycle begins in the early nineteenth century, when inventors in Europe \
+tried to build a machine that a person could ride without a horse. The first of these, the draisine, had two wheels \
+and no pedals: the rider sat on a wooden frame and pushed along the ground with both feet. It was popular for a few \
+years and then forgotten, until a generation later mechanics attached cranks and pedals to the front wheel. Those \
+machines were heavy and uncomfortable, and riders called them boneshakers. To go faster, makers enlarged the front \
+wheel, which led to the high-wheeler, a tall and elegant machine that was also dangerous, because a small stone could \
+throw the rider over the handlebars. The safety bicycle solved the problem. It had two wheels of equal size, a chain \
+that drove the rear wheel, and soon pneumatic tyres filled with air. Within a few years it was cheap enough for \
+workers and students, and it changed daily life in towns and villages. Women in particular found a new freedom of \
+movement, and the bicycle became a symbol of independence. Today there are more bicycles in the world than cars, and \
+many cities are building lanes and parking for them again, because they are quiet, cheap, healthy and clean.`;
+
+const HELP = `rlhf bench-models — compare model directories side by side
+
+Usage:
+  rlhf bench-models DIR [DIR…] [--text FILE] [--dtype float32|bfloat16] [--json]
+
+For each model directory: parameters, weight memory (bytes of the parameters) and the growth of the
+process's resident memory when loading it, load time, prompt (prefill) tokens/s, generation tokens/s
+(batch 1, greedy, with the KV cache), and perplexity on a text — sliding windows of up to n_positions
+tokens with half a window of context, as Hugging Face's perplexity guide does.
+
+Options
+  --text FILE            the text for perplexity and the prompt (default: a paragraph built into rlhf)
+  --dtype D              float32 (default) or bfloat16 (weights cast once at load)
+  --prompt-tokens N      prompt length for the prefill measurement (default 128, at most n_positions/2)
+  --new-tokens N         tokens generated for the generation measurement (default 32)
+  --json                 print a JSON array instead of the table
+
+Example
+  rlhf bench-models models/gpt2 models/tiny --text data/wiki.txt
+`;
+
+const OPTIONS = {
+  text: { type: 'string' },
+  dtype: { type: 'string' },
+  'prompt-tokens': { type: 'string' },
+  'new-tokens': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface ModelBench {
+  model: string;
+  dir: string;
+  model_type: string;
+  dtype: GenerationDType;
+  parameters: number;
+  weight_bytes: number;
+  rss_delta_bytes: number;
+  load_ms: number;
+  prompt_tokens: number;
+  prompt_tokens_per_s: number;
+  new_tokens: number;
+  generation_tokens_per_s: number;
+  perplexity: number;
+  perplexity_tokens: number;
+}
+
+/** Bytes held by the model's distinct parameters and buffers. */
+export function weightBytes(model: CausalLM): number {
+  const seen = new Set<Tensor>([...model.parameters(), ...model.namedBuffers().map(([, b]) => b)]);
+  let n = 0;
+  for (const t of seen) n += t.numel * itemSize(t.dtype);
+  return n;
+}
+
+/**
+ * Perplexity exp(mean NLL) of `ids` with sliding windows of `window` tokens moved by `stride`:
+ * each window scores only the tokens the previous one did not, with the rest as context.
+ */
+export function perplexity(model: CausalLM, ids: readonly number[], window: number, stride = Math.max(1, Math.floor(window / 2))): { perplexity: number; tokens: number } {
+  let nll = 0;
+  let count = 0;
+  let prevEnd = 0;
+  for (let begin = 0; begin < ids.length; begin += stride) {
+    const end = Math.min(begin + window, ids.length);
+    const fresh = end - prevEnd; // tokens not scored yet
+    const chunk = ids.slice(begin, end);
+    if (chunk.length >= 2) {
+      const labels = chunk.map((t, i) => (i < chunk.length - fresh ? -100 : t)).slice(1); // shifted; context ignored
+      const scored = labels.filter((t) => t !== -100).length;
+      if (scored > 0) {
+        nll += noGrad(() =>
+          tidy(() => {
+            const logits = model.forward(tensor([chunk], { dtype: 'int64' })).logits; // (1, L, V)
+            const L = chunk.length;
+            const pred = logits.narrow(1, 0, L - 1).float(); // (1, L-1, V)
+            return F.crossEntropy(pred, tensor([labels], { dtype: 'int64' }), { ignoreIndex: -100, reduction: 'sum' }).item();
+          }),
+        );
+        count += scored;
+      }
+    }
+    prevEnd = end;
+    if (end === ids.length) break;
+  }
+  return { perplexity: count > 0 ? Math.exp(nll / count) : Number.NaN, tokens: count };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+/** Prefill tokens/s: the median of three timed forwards of a (1, P) prompt, after one warm-up. */
+function promptSpeed(model: CausalLM, ids: number[]): number {
+  const run = (): number =>
+    noGrad(() =>
+      tidy(() => {
+        const t0 = performance.now();
+        model.forward(tensor([ids], { dtype: 'int64' })).logits.narrow(1, ids.length - 1, 1).toFlatArray();
+        return performance.now() - t0;
+      }),
+    );
+  run();
+  return (ids.length / median([run(), run(), run()])) * 1000;
+}
+
+/** Decode tokens/s at batch 1 (greedy, KV cache), after a short warm-up. */
+function generationSpeed(model: CausalLM, prompt: number[], newTokens: number): number {
+  const ids = tensor([prompt], { dtype: 'int64' });
+  try {
+    const go = (n: number): number => {
+      const r = generate(model, { inputIds: ids }, { greedy: true, maxNewTokens: n, eosTokenId: null });
+      r.sequences.dispose();
+      return r.timings.decodeTokensPerS;
+    };
+    go(Math.min(4, newTokens));
+    return go(newTokens);
+  } finally {
+    ids.dispose();
+  }
+}
+
+export async function benchModel(dir: string, text: string, opts: { dtype: GenerationDType; promptTokens: number; newTokens: number }): Promise<ModelBench> {
+  const rss0 = process.memoryUsage.rss();
+  const t0 = performance.now();
+  const { model, tokenizer } = await loadPretrained(dir, { dtype: opts.dtype });
+  const loadMs = performance.now() - t0;
+  const rssDelta = process.memoryUsage.rss() - rss0;
+  model.eval(); // dropout off: perplexity and speed of inference
+  try {
+    const tok = tokenizerFor(dir, model.config.vocab_size, tokenizer);
+    const ids = tok.encode(text);
+    if (ids.length < 2) throw new UsageError(`the text has ${ids.length} token(s); perplexity needs at least 2 — give a longer --text`);
+    const nPos = model.config.n_positions;
+    const promptLen = Math.max(1, Math.min(opts.promptTokens, Math.floor(nPos / 2), ids.length));
+    const newTokens = Math.max(1, Math.min(opts.newTokens, nPos - 16));
+    const prompt = ids.slice(0, promptLen);
+    const genPrompt = ids.slice(0, Math.min(16, ids.length));
+    const ppl = perplexity(model, ids, nPos);
+    return {
+      model: basename(dir),
+      dir,
+      model_type: model.config.model_type,
+      dtype: opts.dtype,
+      parameters: model.numParameters(),
+      weight_bytes: weightBytes(model),
+      rss_delta_bytes: rssDelta,
+      load_ms: loadMs,
+      prompt_tokens: promptLen,
+      prompt_tokens_per_s: promptSpeed(model, prompt),
+      new_tokens: newTokens,
+      generation_tokens_per_s: generationSpeed(model, genPrompt, newTokens),
+      perplexity: ppl.perplexity,
+      perplexity_tokens: ppl.tokens,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+function human(n: number, units: string[], base: number): string {
+  let i = 0;
+  while (Math.abs(n) >= base && i < units.length - 1) {
+    n /= base;
+    i++;
+  }
+  return `${n.toFixed(i === 0 ? 0 : 1)}${units[i]}`;
+}
+
+/** The aligned table printed to the terminal. */
+export function formatTable(rows: readonly ModelBench[]): string {
+  const header = ['model', 'type', 'dtype', 'params', 'weights', 'RSS Δ', 'load', 'prompt tok/s', 'gen tok/s', 'perplexity'];
+  const body = rows.map((r) => [
+    r.model,
+    r.model_type,
+    r.dtype,
+    human(r.parameters, ['', 'K', 'M', 'B'], 1000),
+    human(r.weight_bytes, [' B', ' KB', ' MB', ' GB'], 1024),
+    human(Math.max(0, r.rss_delta_bytes), [' B', ' KB', ' MB', ' GB'], 1024),
+    `${(r.load_ms / 1000).toFixed(2)} s`,
+    r.prompt_tokens_per_s.toFixed(0),
+    r.generation_tokens_per_s.toFixed(1),
+    Number.isFinite(r.perplexity) ? r.perplexity.toFixed(2) : 'n/a',
+  ]);
+  const all = [header, ...body];
+  const widths = header.map((_, c) => Math.max(...all.map((row) => (row[c] as string).length)));
+  const line = (row: string[]): string => row.map((cell, c) => (c < 3 ? cell.padEnd(widths[c] as number) : cell.padStart(widths[c] as number))).join('  ');
+  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...body.map(line)].join('\n') + '\n';
+}
+
+export const benchModels: Command = {
+  name: 'bench-models',
+  summary: 'compare model directories: parameters, memory, load time, tokens/s, perplexity',
+  help: HELP,
+  async run(argv) {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    } catch (err) {
+      throw new UsageError(`${(err as Error).message}. Run 'rlhf bench-models --help'.`);
+    }
+    const v = parsed.values;
+    if (parsed.positionals.length === 0) throw new UsageError(`give at least one model directory. Run 'rlhf bench-models --help'.`);
+    const dirs = parsed.positionals.map((d) => checkModelDir(d, 'bench-models'));
+    let text = DEFAULT_TEXT;
+    if (v.text !== undefined) {
+      try {
+        text = readFileSync(v.text, 'utf8');
+      } catch (err) {
+        throw new UsageError(`cannot read --text ${v.text}: ${(err as Error).message}`);
+      }
+    }
+    const dtype = v.dtype === undefined || v.dtype === 'float32' || v.dtype === 'fp32' ? 'float32' : v.dtype === 'bfloat16' || v.dtype === 'bf16' ? 'bfloat16' : null;
+    if (dtype === null) throw new UsageError(`--dtype must be float32 or bfloat16 (got '${v.dtype}').`);
+    const count = (s: string | undefined, flag: string, dflt: number): number => {
+      if (s === undefined) return dflt;
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number ≥ 1 (got '${s}').`);
+      return n;
+    };
+    const opts = { dtype, promptTokens: count(v['prompt-tokens'], '--prompt-tokens', 128), newTokens: count(v['new-tokens'], '--new-tokens', 32) } as const;
+    const rows: ModelBench[] = [];
+    for (const dir of dirs) {
+      if (!v.json) process.stderr.write(`measuring ${dir}…\n`);
+      rows.push(await benchModel(dir, text, opts));
+    }
+    process.stdout.write(v.json ? JSON.stringify(rows, null, 2) + '\n' : formatTable(rows));
+    return 0;
+  },
+};

@@ -1,0 +1,111 @@
+// `rlhf init` smoke tests: it writes a loadable model directory with the GPT-2 tokenizer, says what
+// it wrote, and rejects bad values with a usage error (exit code 2).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as torch from '../../src/torch/index.js';
+import { main } from '../../src/cli/index.js';
+import { loadPretrained } from '../../src/models/index.js';
+import { tempDir } from './helpers.js';
+
+const tmp = tempDir('rlhf-init-');
+after(tmp.cleanup);
+
+/**
+ * Runs `rlhf ARGS` and returns the exit code with the text it wrote to stdout and stderr. Only
+ * string writes are captured: the test runner's own messages (Buffers on stdout) pass through.
+ */
+async function rlhf(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = process.stdout.write;
+  const e = process.stderr.write;
+  const capture = (orig: typeof o, add: (s: string) => void): typeof o =>
+    function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
+      if (typeof chunk === 'string') {
+        add(chunk);
+        return true;
+      }
+      return (orig as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as typeof o;
+  process.stdout.write = capture(o, (s) => (out += s));
+  process.stderr.write = capture(e, (s) => (err += s));
+  try {
+    return { code: await main(args), out, err };
+  } finally {
+    process.stdout.write = o;
+    process.stderr.write = e;
+  }
+}
+
+const SMALL = ['--n-layer', '2', '--n-embd', '32', '--n-head', '2', '--n-positions', '64'];
+
+test('rlhf init --arch gpt2 writes a model directory that loads, with the GPT-2 tokenizer', async () => {
+  const dir = join(tmp.dir, 'gpt2');
+  const r = await rlhf(['init', ...SMALL, '--seed', '3', '--out', dir]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /parameters/);
+  assert.match(r.out, /model\.safetensors/);
+  for (const f of ['config.json', 'model.safetensors', 'generation_config.json', 'tokenizer.json', 'vocab.json', 'merges.txt']) assert.ok(existsSync(join(dir, f)), f);
+  const { model, config, tokenizer } = await loadPretrained(dir);
+  try {
+    assert.equal(config.model_type, 'gpt2');
+    assert.equal(config.n_layer, 2);
+    assert.equal(config.n_embd, 32);
+    assert.equal(config.n_positions, 64);
+    assert.equal(config.vocab_size, 50257);
+    assert.ok(tokenizer);
+    assert.equal(tokenizer.modelMaxLength, 64, 'the tokenizer truncates to n_positions');
+    const x = torch.tensor([tokenizer.encode('Hello world')], { dtype: 'int64' });
+    const logits = torch.noGrad(() => model.eval().forward(x).logits);
+    assert.deepEqual(logits.shape, [1, 2, 50257]);
+    logits.dispose();
+    // the same seed gives the same weights
+    const again = join(tmp.dir, 'gpt2-again');
+    assert.equal((await rlhf(['init', ...SMALL, '--seed', '3', '--out', again])).code, 0);
+    assert.ok(readFileSync(join(dir, 'model.safetensors')).equals(readFileSync(join(again, 'model.safetensors'))));
+  } finally {
+    model.dispose();
+  }
+});
+
+test('rlhf init --arch gpt-neo with --window-size and --dtype bfloat16', async () => {
+  const dir = join(tmp.dir, 'neo');
+  const r = await rlhf(['init', '--arch', 'gpt-neo', ...SMALL, '--n-layer', '3', '--window-size', '16', '--dtype', 'bfloat16', '--out', dir]);
+  assert.equal(r.code, 0, r.err);
+  const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual(cfg['architectures'], ['GPTNeoForCausalLM']);
+  assert.deepEqual(cfg['attention_layers'], ['global', 'local', 'global']);
+  assert.equal(cfg['window_size'], 16);
+  assert.equal(cfg['torch_dtype'], 'bfloat16');
+  const { model } = await loadPretrained(dir, { dtype: 'auto', tokenizer: false });
+  assert.equal(model.parameters()[0]?.dtype, 'bfloat16');
+  model.dispose();
+});
+
+test('rlhf init rejects bad values with a clear message and exit code 2', async () => {
+  const out = join(tmp.dir, 'bad');
+  const cases: [string[], RegExp][] = [
+    [['--n-embd', '30', '--n-head', '4'], /not divisible by --n-head 4/],
+    [['--n-layer', '0'], /--n-layer must be a whole number ≥ 1/],
+    [['--arch', 'llama'], /--arch must be gpt2 or gpt-neo/],
+    [['--window-size', '8'], /--window-size is for --arch gpt-neo/],
+    [['--dtype', 'float8'], /--dtype must be float32 or bfloat16/],
+    [['--bogus'], /Unknown option/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await rlhf(['init', ...args, '--out', out]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, re);
+  }
+  const r = await rlhf(['init', ...SMALL]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--out DIR is required/);
+  const full = await rlhf(['init', ...SMALL, '--out', join(tmp.dir, 'gpt2')]); // written by the first test
+  assert.equal(full.code, 2);
+  assert.match(full.err, /not empty.*--force/);
+  const help = await rlhf(['init', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /--window-size/);
+});
