@@ -61,10 +61,11 @@ export function labelApi(store: Store): Hono<Env> {
     const u = c.get('user');
     const task = store.getTask(c.req.param('task'));
     const body = await jsonBody(c, LIMITS.labelBody);
-    const { label, replayed } = await writer.submit(task, u.id, body);
-    // The transaction has committed: only now is the label acknowledged. The reply carries the
-    // next item too, so labelling costs one round trip per item.
-    return c.json({ label: { id: label.id, itemId: label.itemId, createdAt: label.createdAt }, replayed, next: next(task, u.id) });
+    // The next item is reserved in the same transaction, so labelling costs one round trip and one commit per item.
+    const { result, then } = await writer.submit(task, u.id, body, () => next(task, u.id));
+    // The transaction has committed: only now is the label acknowledged.
+    const { label, replayed } = result;
+    return c.json({ label: { id: label.id, itemId: label.itemId, createdAt: label.createdAt }, replayed, next: then });
   });
 
   api.post('/tasks/:task/skip', async (c) => {

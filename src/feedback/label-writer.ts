@@ -11,7 +11,9 @@ interface Job {
   task: Task;
   userId: number;
   body: unknown;
-  resolve: (r: SubmitResult) => void;
+  /** Runs in the same transaction right after the label is written (the server hands out the next item here). */
+  then: ((r: SubmitResult) => unknown) | undefined;
+  resolve: (r: { result: SubmitResult; then: unknown }) => void;
   reject: (e: unknown) => void;
 }
 
@@ -31,10 +33,14 @@ export class LabelWriter {
     this.store = store;
   }
 
-  /** Resolves once the label is committed (or was already stored under the same idempotency key). */
-  submit(task: Task, userId: number, body: unknown): Promise<SubmitResult> {
+  /**
+   * Resolves once the label is committed (or was already stored under the same idempotency key).
+   * `then`, when given, runs inside the same transaction after the label is written; its result
+   * comes back with the label (and is committed with it).
+   */
+  submit<T = undefined>(task: Task, userId: number, body: unknown, then?: (r: SubmitResult) => T): Promise<{ result: SubmitResult; then: T }> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ task, userId, body, resolve, reject });
+      this.queue.push({ task, userId, body, then, resolve: resolve as Job['resolve'], reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -46,13 +52,17 @@ export class LabelWriter {
     this.scheduled = false;
     const jobs = this.queue;
     this.queue = [];
-    const results: ({ ok: true; value: SubmitResult } | { ok: false; error: unknown })[] = [];
+    const results: ({ ok: true; value: { result: SubmitResult; then: unknown } } | { ok: false; error: unknown })[] = [];
     try {
       this.store.db.transaction(() => {
         for (const j of jobs) {
           try {
-            // A nested transaction: its own savepoint inside this one.
-            results.push({ ok: true, value: this.store.submitLabel(j.task, j.userId, j.body) });
+            // A nested transaction (a savepoint): the label and whatever `then` writes stand or fall together.
+            const value = this.store.db.transaction(() => {
+              const result = this.store.submitLabel(j.task, j.userId, j.body);
+              return { result, then: j.then?.(result) };
+            })();
+            results.push({ ok: true, value });
           } catch (error) {
             results.push({ ok: false, error });
           }

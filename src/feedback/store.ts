@@ -259,6 +259,7 @@ export class Store {
     const lease = task.config.leaseMinutes * 60_000;
     // A reservation is not worth an fsync: losing one to a power cut only frees the item early.
     // Commits in WAL mode with synchronous=NORMAL still survive the process being killed.
+    if (this.db.inTransaction) return this.reserve(task, userId, k, lease); // part of a caller's transaction (group commit)
     this.sql('PRAGMA synchronous = NORMAL').run();
     try {
       return this.reserve(task, userId, k, lease);

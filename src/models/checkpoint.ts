@@ -38,7 +38,7 @@ import { loadTokenizer, saveTokenizer, type Tokenizer } from '../tokenizers/inde
 import { GPT2LMHeadModel } from './gpt2.js';
 import { GPTNeoForCausalLM } from './gpt-neo.js';
 import { ScalarHeadModel } from './heads.js';
-import { skipInit } from './layers.js';
+import { skipInit } from '../nn/init.js';
 import { configToJson, generationConfigJson, readConfig, type ModelConfig, type ParsedConfig } from './config.js';
 import { CheckpointError, ConfigError } from './errors.js';
 import type { CausalLM } from './types.js';

@@ -20,7 +20,7 @@ import type { Tensor, Device } from '../torch/tensor.js';
 import { F, zeros } from '../torch/index.js';
 import { Module } from '../nn/module.js';
 import { LayerNorm, Dropout } from '../nn/layers.js';
-import { Embedding, Linear } from './layers.js';
+import { Embedding, Linear } from '../nn/layers.js';
 import { StaticKVCache } from './kv-cache.js';
 import { activation, buildAttentionMask, positionIdsFor, type Activation } from './gpt2.js';
 import type { CausalLM, ForwardOptions, ForwardOutput, KVCache, BaseLMConfig } from './types.js';

@@ -12,7 +12,8 @@ import type { Tensor, Device } from '../torch/tensor.js';
 import { F, zeros, arange } from '../torch/index.js';
 import { Module } from '../nn/module.js';
 import { LayerNorm, Dropout } from '../nn/layers.js';
-import { Embedding, Linear, normalParam, zerosParam } from './layers.js';
+import { Embedding, Linear } from '../nn/layers.js';
+import { normalParam, zerosParam } from '../nn/init.js';
 import { StaticKVCache } from './kv-cache.js';
 import type { CausalLM, ForwardOptions, ForwardOutput, KVCache, BaseLMConfig } from './types.js';
 

@@ -8,7 +8,7 @@
 import type { Tensor, Device } from '../torch/tensor.js';
 import { arange } from '../torch/index.js';
 import { Module } from '../nn/module.js';
-import { Linear } from './layers.js';
+import { Linear } from '../nn/layers.js';
 import { GPT2Model, GPT2_DEFAULTS, type GPT2Config } from './gpt2.js';
 import { GPTNeoModel, resolveGPTNeoConfig, type GPTNeoConfig } from './gpt-neo.js';
 import type { CausalLM } from './types.js';

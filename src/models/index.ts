@@ -37,7 +37,7 @@ export {
 export type { GPTNeoConfig, AttentionType } from './gpt-neo.js';
 export { ScalarHeadModel, lastTokenIndex } from './heads.js';
 export type { ScalarModelConfig, ScalarForwardOptions, ScalarOutput } from './heads.js';
-export { skipInit } from './layers.js';
+export { skipInit } from '../nn/init.js';
 export { parseConfig, readConfig, configToJson, generationConfigJson, SUPPORTED_MODEL_TYPES, TRANSFORMERS_VERSION } from './config.js';
 export type { ModelConfig, ParsedConfig, ConfigJsonOptions } from './config.js';
 export { loadPretrained, loadScalarModel, savePretrained, createCausalLM, architectureOf } from './checkpoint.js';

@@ -1,6 +1,39 @@
 // Weight initialisers (in place, without autograd). Defaults match PyTorch's layers.
 import type { Tensor } from '../torch/tensor.js';
-import { noGrad } from '../torch/index.js';
+import { empty, noGrad, zeros } from '../torch/index.js';
+
+let initEnabled = true;
+
+/**
+ * Runs fn with initialisation switched off: parameters the layers create are left uninitialised
+ * (`empty`), like transformers' `no_init_weights`. The caller must then write every one of them —
+ * a checkpoint load, where drawing GPT-2 small's 124M random values first would cost ~1.5 s.
+ */
+export function skipInit<T>(fn: () => T): T {
+  const prev = initEnabled;
+  initEnabled = false;
+  try {
+    return fn();
+  } finally {
+    initEnabled = prev;
+  }
+}
+
+/** A new float32 parameter of the given shape, initialised by init — or left empty inside skipInit. */
+export function param(shape: number[], init: (t: Tensor) => Tensor): Tensor {
+  const t = empty(shape);
+  return initEnabled ? init(t) : t;
+}
+
+/** A new (shape) tensor drawn from N(0, std), or uninitialised inside skipInit. */
+export function normalParam(shape: number[], std: number): Tensor {
+  return param(shape, (t) => normal_(t, 0, std));
+}
+
+/** A new (shape) tensor of zeros, or uninitialised inside skipInit. */
+export function zerosParam(shape: number[]): Tensor {
+  return initEnabled ? zeros(shape) : empty(shape);
+}
 
 export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
   return noGrad(() => t.normal_(mean, std));

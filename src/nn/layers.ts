@@ -1,19 +1,26 @@
 // The basic layers. Each owns its parameters and a forward() that calls one functional op.
 import { Module } from './module.js';
 import { Tensor } from '../torch/tensor.js';
-import { empty, ones, zeros, F } from '../torch/index.js';
-import { kaimingUniform_, uniform_, normal_ } from './init.js';
+import { ones, zeros, F } from '../torch/index.js';
+import { kaimingUniform_, uniform_, param, normalParam, zerosParam } from './init.js';
 
-/** y = x·Wᵀ + b; weight (out, in). Initialised like torch.nn.Linear. */
+/**
+ * y = x·Wᵀ + b; weight (out, in). Initialised like torch.nn.Linear, or, given `std`, as transformers
+ * initialises its layers: weight N(0, std), bias zero.
+ */
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } = {}) {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean; std?: number } = {}) {
     super();
-    this.weight = this.registerParameter('weight', kaimingUniform_(empty([outFeatures, inFeatures])));
+    const { std } = opts;
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.weight = this.registerParameter(
+      'weight',
+      std === undefined ? param([outFeatures, inFeatures], (t) => kaimingUniform_(t)) : normalParam([outFeatures, inFeatures], std),
+    );
     if (opts.bias ?? true) {
-      const bound = 1 / Math.sqrt(inFeatures);
-      this.bias = this.registerParameter('bias', uniform_(empty([outFeatures]), -bound, bound));
+      this.bias = this.registerParameter('bias', std === undefined ? param([outFeatures], (t) => uniform_(t, -bound, bound)) : zerosParam([outFeatures]));
     } else this.bias = null;
   }
   forward(x: Tensor): Tensor {
@@ -26,7 +33,7 @@ export class Embedding extends Module {
   readonly weight: Tensor;
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: { std?: number } = {}) {
     super();
-    this.weight = this.registerParameter('weight', normal_(empty([numEmbeddings, embeddingDim]), 0, opts.std ?? 1));
+    this.weight = this.registerParameter('weight', normalParam([numEmbeddings, embeddingDim], opts.std ?? 1));
   }
   forward(ids: Tensor): Tensor {
     return F.embedding(ids, this.weight);

@@ -1,10 +1,13 @@
 // Tiny seeded models and helpers shared by the generation tests.
 import { GPT2LMHeadModel } from '../../src/models/gpt2.js';
 import type { GPT2Config } from '../../src/models/gpt2.js';
-import { manualSeed, noGrad, tensor, tidy } from '../../src/torch/index.js';
+import { manualSeed, noGrad, setNumThreads, tensor, tidy } from '../../src/torch/index.js';
 import type { Tensor } from '../../src/torch/index.js';
 import type { CausalLM } from '../../src/models/types.js';
 import { repetitionPenalty } from '../../src/generation/index.js';
+
+// Tiny models gain nothing from a second thread, and on a busy machine spinning threads cost a lot.
+setNumThreads(1);
 
 /**
  * A 2-layer GPT-2 with a 97-token vocabulary. A large init std makes the next-token distribution
