@@ -177,30 +177,23 @@ RLHF_FN(Gather) { RET(at::gather(T(info, 0), Int(info, 1), T(info, 2))) }
 RLHF_FN(Scatter) { RET(at::scatter(T(info, 0), Int(info, 1), T(info, 2), T(info, 3))) }
 RLHF_FN(ScatterAdd) { RET(at::scatter_add(T(info, 0), Int(info, 1), T(info, 2), T(info, 3))) }
 RLHF_FN(IndexSelect) { RET(at::index_select(T(info, 0), Int(info, 1), T(info, 2))) }
-// index(t, [tensor|null, ...]): advanced indexing like t[idx0, idx1] in PyTorch.
-RLHF_FN(Index) {
-  RLHF_TRY
-  auto arr = info[1].As<Napi::Array>();
+// [tensor|null, ...] → the index list of t[idx0, :, idx2] (null is a full slice).
+static c10::List<c10::optional<at::Tensor>> IndexList(const Napi::CallbackInfo& info, size_t i) {
+  auto arr = info[i].As<Napi::Array>();
   c10::List<c10::optional<at::Tensor>> idx;
   for (uint32_t k = 0; k < arr.Length(); k++) {
     Napi::Value v = arr.Get(k);
     if (v.IsNull() || v.IsUndefined()) idx.push_back(c10::nullopt);
-    else idx.push_back(TensorOf(E, v));
+    else idx.push_back(TensorOf(info.Env(), v));
   }
-  return Wrap(E, at::index(T(info, 0), idx));
-  RLHF_CATCH
+  return idx;
 }
+// index(t, [tensor|null, ...]): advanced indexing like t[idx0, idx1] in PyTorch.
+RLHF_FN(Index) { RET(at::index(T(info, 0), IndexList(info, 1))) }
 // indexPut_(t, [tensor|null...], values, accumulate)
 RLHF_FN(IndexPut_) {
   RLHF_TRY
-  auto arr = info[1].As<Napi::Array>();
-  c10::List<c10::optional<at::Tensor>> idx;
-  for (uint32_t k = 0; k < arr.Length(); k++) {
-    Napi::Value v = arr.Get(k);
-    if (v.IsNull() || v.IsUndefined()) idx.push_back(c10::nullopt);
-    else idx.push_back(TensorOf(E, v));
-  }
-  T(info, 0).index_put_(idx, T(info, 2), Bool(info, 3));
+  T(info, 0).index_put_(IndexList(info, 1), T(info, 2), Bool(info, 3));
   return E.Undefined();
   RLHF_CATCH
 }

@@ -2,7 +2,7 @@
 // `npm install` hook: finds libtorch (see find-libtorch.mjs), installs it with apt-get when we are
 // root on Debian/Ubuntu and none is present, then builds the native addon with node-gyp.
 // Elsewhere, when libtorch is missing, it stops and prints the exact commands to run.
-import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, readdirSync, rmSync, cpSync, renameSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -78,15 +78,25 @@ const env = {
   JOBS: process.env.JOBS ?? 'max',
 };
 const t0 = Date.now();
+// Build in a staging directory and move the result into place with one rename: a failed build
+// leaves the previous addon working, and processes using the old one are never disturbed.
+const staging = join(root, 'build', 'staging');
+rmSync(staging, { recursive: true, force: true });
+mkdirSync(staging, { recursive: true });
+cpSync(join(root, 'native'), join(staging, 'native'), { recursive: true });
+cpSync(join(root, 'binding.gyp'), join(staging, 'binding.gyp'));
 // Build against the headers of the running Node when they are installed (no download needed).
 const localHeaders = join(process.execPath, '..', '..');
 const gypArgs = [nodeGyp, 'rebuild', '--release'];
 if (!process.env.npm_config_nodedir && existsSync(join(localHeaders, 'include', 'node', 'node_api.h'))) gypArgs.push(`--nodedir=${localHeaders}`);
-const r = spawnSync(process.execPath, gypArgs, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env });
+const r = spawnSync(process.execPath, gypArgs, { cwd: staging, stdio: ['ignore', 'ignore', 'inherit'], env });
 if (r.status !== 0) {
   console.error('rlhf: building the native addon failed (compiler errors above). Run `RLHF_REBUILD=1 npm install` after fixing, or report it with the output of `node scripts/find-libtorch.mjs`.');
   process.exit(r.status ?? 1);
 }
+mkdirSync(join(root, 'build', 'Release'), { recursive: true });
+renameSync(join(staging, 'build', 'Release', 'rlhf_torch.node'), addon);
+rmSync(staging, { recursive: true, force: true });
 mkdirSync(join(root, 'build'), { recursive: true });
 writeFileSync(stampFile, JSON.stringify({ stamp, torch }, null, 2));
 say(`native addon built in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
