@@ -16,6 +16,7 @@ import { Store } from '../src/feedback/store.js';
 
 const LABELS = Number(process.env.STUDIO_BENCH_LABELS ?? 5000);
 const CONCURRENCY = Number(process.env.STUDIO_BENCH_CONCURRENCY ?? 50);
+const THINK_MS = Number(process.env.STUDIO_BENCH_THINK_MS ?? 0);
 const DEADLINE_MS = 120_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -99,6 +100,7 @@ async function annotator(token: string, n: number): Promise<void> {
   }
   while (item && sent < LABELS && Date.now() < deadline) {
     sent++;
+    if (THINK_MS > 0) await new Promise((r) => setTimeout(r, -Math.log(1 - Math.random()) * THINK_MS));
     try {
       const t0 = performance.now();
       const r = await call('POST', '/api/tasks/load/labels', token, { itemId: item.id, idempotencyKey: randomUUID(), durationMs: 1000, value: { choice: n % 2 ? 'A' : 'B' } });
@@ -112,13 +114,58 @@ async function annotator(token: string, n: number): Promise<void> {
     }
   }
 }
+/** The same loop against a do-nothing Hono server in its own process. */
+async function baseline(): Promise<{ throughput_per_s: number; p50_ms: number; p99_ms: number }> {
+  const noop = `import { serve } from '@hono/node-server'; import { Hono } from 'hono';
+    const app = new Hono();
+    app.post('*', async (c) => { await new Promise((r) => { c.env.incoming.on('data', () => {}); c.env.incoming.on('end', r); }); return c.json({ next: { item: { id: 1 } } }); });
+    serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (i) => console.log('open http://127.0.0.1:' + i.port));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', noop], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<URL>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      const m = /open (http:\/\/127\.0\.0\.1:\d+)/.exec(d.toString());
+      if (m) resolve(new URL(m[1]!));
+    });
+    child.once('exit', (code) => reject(new Error(`baseline server exited (${code})`)));
+  });
+  const agent2 = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const lat: number[] = [];
+  let n = 0;
+  const t0 = performance.now();
+  const one = (): Promise<void> => new Promise((resolve, reject) => {
+    const data = JSON.stringify({ itemId: 1, idempotencyKey: randomUUID(), value: { choice: 'A' } });
+    const t = performance.now();
+    const req = request({ host: '127.0.0.1', port: Number(url.port), path: '/labels', method: 'POST', agent: agent2, timeout: REQUEST_TIMEOUT_MS, headers: { 'Content-Type': 'application/json', 'Content-Length': String(data.length) } }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        lat.push(performance.now() - t);
+        resolve();
+      });
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (n < LABELS && Date.now() < deadline) {
+      n++;
+      if (THINK_MS > 0) await new Promise((r) => setTimeout(r, -Math.log(1 - Math.random()) * THINK_MS));
+      await one();
+    }
+  }));
+  const wall = (performance.now() - t0) / 1000;
+  agent2.destroy();
+  child.kill('SIGTERM');
+  return { throughput_per_s: Math.round((lat.length / wall) * 10) / 10, p50_ms: pct(lat, 50), p99_ms: pct(lat, 99) };
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 100) / 100 : NaN;
+}
+
 try {
   await Promise.all(tokens.map((t, n) => annotator(t, n)));
   const wall = (performance.now() - started) / 1000;
-  const pct = (xs: number[], p: number): number => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length ? Math.round(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! * 100) / 100 : NaN;
-  };
   const check = Store.open(dir);
   const inDb = (check.db.prepare('SELECT COUNT(*) AS n FROM labels').get() as { n: number }).n;
   check.close();
@@ -133,9 +180,11 @@ try {
     next_p50_ms: pct(nextMs, 50),
     next_p99_ms: pct(nextMs, 99),
     wall_s: Math.round(wall * 100) / 100,
+    think_ms: THINK_MS,
     labels_in_db: inDb,
     durability: 'WAL, synchronous=FULL, group commit',
     cpus: cpus().length,
+    baseline_noop: await baseline(),
   })}\n`);
 } finally {
   agent.destroy();

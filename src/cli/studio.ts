@@ -27,7 +27,7 @@ Usage:
   rlhf studio generate --task NAME --kind KIND --prompts FILE --model DIR [--model DIR]
   rlhf studio export   --task NAME --format trl|pairs|ratings|sft|raw --out FILE.jsonl
   rlhf studio tasks | stats --task NAME | remove-task --task NAME --yes
-  rlhf studio annotator add NAME | list | link NAME | disable NAME | enable NAME
+  rlhf studio annotator add NAME | list | link NAME | disable NAME | enable NAME   (add-annotator NAME = annotator add NAME)
 
 Serving
   Starts the web app and prints its URL and the admin's sign-in link. Annotators sign in with
@@ -36,6 +36,12 @@ Serving
     --dir DIR            studio folder (default ./rlhf-studio); every subcommand takes it
     --port N             port (default 7860; 0 picks a free one)
     --host ADDR          address to listen on (default 127.0.0.1; 0.0.0.0 to serve your network)
+
+People
+  annotator add NAME [--admin] [--url URL]   add a person; prints their personal sign-in link (once)
+  annotator link NAME                        a new link (the old one stops working)
+  annotator list | disable NAME | enable NAME
+  (links point at the URL the server last printed, or --url http://HOST:PORT)
 
 Tasks (import creates the task when it does not exist, else adds items to it)
     --kind KIND          pairwise  A better / B better / tie / both bad, optional reason
@@ -328,7 +334,7 @@ function statsCmd(argv: string[]): number {
     const f = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(3));
     out(`${s.task.title} (${s.task.kind}, ${s.task.status}): ${s.progress.complete}/${s.progress.items} items complete, ${s.progress.labels} labels`);
     for (const u of s.progress.byUser) out(`  ${u.name.padEnd(20)} ${String(u.labels).padStart(6)} labels${u.medianMs !== null ? `, median ${(u.medianMs / 1000).toFixed(1)} s` : ''}`);
-    for (const a of s.agreement) out(`  ${a.measure}: ${f(a.value)} (${a.reading}; ${a.items} items with ≥2 labels)`);
+    for (const a of s.agreement) out(`  ${a.measure}${a.dimension ? `, ${a.dimension}` : ''}: ${f(a.value)} (${a.reading}; ${a.items} items with ≥2 labels)`);
     for (const w of s.winRates) if (w.model < w.opponent) out(`  ${w.model} vs ${w.opponent}: ${w.wins}–${w.losses}, ${w.ties} ties, ${w.bothBad} both bad; win rate ${f(w.winRate)}`);
     for (const d of s.ratings) out(`  ${d.dimension}: ${d.byModel.map((m) => `${m.model} ${m.mean.toFixed(2)} (n=${m.n})`).join(', ')}`);
     for (const p of s.pairAgreement.slice(0, 10)) out(`  ${p.a} & ${p.b}: Cohen's kappa ${f(p.kappa)} on ${p.shared} items (${agreementWord(p.kappa)})`);
@@ -423,6 +429,8 @@ export const studio: Command = {
       case 'annotator':
       case 'annotators':
         return annotatorCmd(rest);
+      case 'add-annotator':
+        return annotatorCmd(['add', ...rest]);
       default:
         if (sub.startsWith('-')) return serveCmd(argv);
         throw new UsageError(`unknown subcommand '${sub}'. Run 'rlhf studio --help'.`);

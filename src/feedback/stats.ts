@@ -7,6 +7,8 @@ import type { EditValue, Item, Label, PairwiseValue, RankingValue, RatingValue, 
 export interface Agreement {
   /** Name of the coefficient, e.g. "Fleiss' kappa". */
   measure: string;
+  /** The rating dimension it is about (rating tasks), else absent. */
+  dimension?: string;
   value: number | null;
   /** Landis & Koch reading for kappas, a reliability reading for alpha. */
   reading: string;
@@ -199,7 +201,7 @@ export function taskStats(store: Store, task: Task): TaskStats {
         byModel: [...per.entries()].map(([m, xs]) => ({ model: m, ...meanSd(xs), n: xs.length })).sort((a, b) => a.model.localeCompare(b.model)),
         alpha,
       });
-      stats.agreement.push({ measure: `Krippendorff's alpha (interval), ${d}`, value: alpha, reading: alphaReading(alpha), items: multi.length });
+      stats.agreement.push({ measure: "Krippendorff's alpha (interval)", dimension: d, value: alpha, reading: alphaReading(alpha), items: multi.length });
     }
   }
 

@@ -12,6 +12,7 @@ export type { GenerateOptions, GenerateInput, GenerateOutput, GenerationTimings,
 export { generateText, responseText, tokenizerFor } from './text.js';
 export type { TextGeneration, TextGenerationOptions } from './text.js';
 export { temperature, topK, topP, repetitionPenalty, penalizeSeen, seenTokens, LogitsProcessorError } from './logits-processors.js';
+export { sampleCategorical } from './sample.js';
 export { StoppingCriteria, StoppingError } from './stopping.js';
 export type { FinishReason, StoppingOptions } from './stopping.js';
 

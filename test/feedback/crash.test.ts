@@ -138,6 +138,8 @@ test('SIGKILL during a burst: every acknowledged label survives, retries never d
       assert.deepEqual(dupes, []);
       const counts = final.db.prepare('SELECT COUNT(*) AS n FROM items WHERE label_count != (SELECT COUNT(*) FROM labels l WHERE l.item_id = items.id)').get() as { n: number };
       assert.equal(counts.n, 0, 'item counters match the labels');
+      const open = final.db.prepare('SELECT open_items AS o, (SELECT COUNT(*) FROM items WHERE task_id = tasks.id AND label_count < 1) AS real FROM tasks').get() as { o: number; real: number };
+      assert.equal(open.o, open.real, "the task's open-item counter matches");
     } finally {
       final.close();
     }

@@ -27,7 +27,9 @@ export async function testStudio(opts: Partial<StudioOptions> = {}): Promise<Run
 
 export interface Reply<T = Record<string, unknown>> {
   status: number;
+  /** The body parsed as JSON when it is JSON (exports: see `text`). */
   body: T;
+  text: string;
   headers: Headers;
 }
 
@@ -45,7 +47,7 @@ export function client(base: string, token: string | null) {
     } catch {
       // not JSON (exports are JSONL)
     }
-    return { status: res.status, body: parsed as T, headers: res.headers };
+    return { status: res.status, body: parsed as T, text, headers: res.headers };
   };
   return {
     get: <T = Record<string, unknown>>(path: string, headers?: Record<string, string>) => call<T>('GET', path, undefined, headers),

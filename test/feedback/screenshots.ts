@@ -13,7 +13,7 @@ const studio = await testStudio();
 const admin = client(studio.url, studio.adminToken);
 const longer = [...PAIRWISE_ITEMS, ...PAIRWISE_ITEMS.map((p, i) => ({ ...p, id: `${p.id}-b${i}` })), ...PAIRWISE_ITEMS.map((p, i) => ({ ...p, id: `${p.id}-c${i}` }))];
 await admin.post('/api/admin/tasks', { task: { name: 'helpful-v1', kind: 'pairwise', title: 'Which answer is more helpful?', perItem: 2, instructions: 'Prefer the answer that is correct, complete and kind. Use “both bad” when neither would help the person asking.' }, jsonl: jsonl(longer) });
-await admin.post('/api/admin/tasks', { task: { name: 'summaries', kind: 'rating', title: 'Rate the summaries', perItem: 2 }, jsonl: jsonl([...RATING_ITEMS, ...RATING_ITEMS, ...RATING_ITEMS]) });
+await admin.post('/api/admin/tasks', { task: { name: 'summaries', kind: 'rating', title: 'Rate the summaries', perItem: 2 }, jsonl: jsonl([...RATING_ITEMS, ...RATING_ITEMS, ...RATING_ITEMS, ...RATING_ITEMS, ...RATING_ITEMS]) });
 await admin.post('/api/admin/tasks', { task: { name: 'titles', kind: 'ranking', title: 'Rank the blog titles', perItem: 2 }, jsonl: jsonl([...RANKING_ITEMS, ...RANKING_ITEMS, ...RANKING_ITEMS, ...RANKING_ITEMS]) });
 await admin.post('/api/admin/tasks', { task: { name: 'demos', kind: 'edit', title: 'Write better replies', perItem: 1 }, jsonl: jsonl(EDIT_ITEMS) });
 const people: string[] = [];

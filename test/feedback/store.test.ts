@@ -60,6 +60,8 @@ test('each item goes to k distinct annotators and never twice to one', () => {
       assert.equal(new Set(who).size, 3);
     }
     assert.deepEqual(store.progress(task).complete, 5);
+    for (const u of users) assert.equal(store.remainingFor(task, u.id), 0);
+    assert.equal((store.db.prepare('SELECT open_items FROM tasks WHERE id = ?').get(task.id) as { open_items: number }).open_items, 0);
   });
 });
 

@@ -1,4 +1,4 @@
-// `rlhf generate` (in a child process) and `rlhf bench-models` on a tiny model directory.
+// `rlhf generate` (in a child process), `rlhf bench-models` and loadForGeneration on a tiny model directory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,6 +11,7 @@ import { gpt2Tokenizer } from '../../src/tokenizers/index.js';
 import { generate } from '../../src/cli/generate.js';
 import { UsageError } from '../../src/cli/command.js';
 import { benchModel, benchModels, DEFAULT_TEXT, formatTable, perplexity } from '../../src/cli/bench-models.js';
+import { generateText, loadForGeneration } from '../../src/generation/index.js';
 import { tinyModel, fullLogProbs } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -102,4 +103,18 @@ test('bench-models measures a model directory; perplexity with sliding windows s
   assert.equal(lines.length, 4);
   assert.ok(lines.every((l) => l.length === (lines[0] as string).length), 'columns are aligned');
   await assert.rejects(benchModels.run([]), /at least one model directory/);
+});
+
+test('loadForGeneration (the studio worker contract) loads a directory and generates text', async () => {
+  const g = await loadForGeneration(dir);
+  const opts = { maxNewTokens: 4, temperature: 0.8, topP: 0.95, seed: 1 };
+  const a = await g.generate(['Hello there', 'Hi'], opts);
+  assert.equal(a.length, 2);
+  assert.ok(a.every((s) => typeof s === 'string'));
+  assert.deepEqual(await g.generate(['Hello there', 'Hi'], opts), a);
+  const [greedy] = await g.generate(['Hello there'], { maxNewTokens: 4, temperature: 0 });
+  const [ref] = generateText(model, gpt2Tokenizer(), ['Hello there'], { greedy: true, maxNewTokens: 4 });
+  assert.equal(greedy, ref!.text);
+  g.dispose();
+  await assert.rejects(g.generate(['x'], opts), /disposed/);
 });

@@ -150,6 +150,21 @@ test('bf16 generation runs on a bf16 copy and leaves the float32 weights untouch
   assert.ok(Math.abs(out.logprobs[1]![0]! - fp32.logprobs[1]![0]!) < 0.1);
 });
 
+test('the column-major weight copy gives the same tokens and leaves the model as it was', () => {
+  const w = model.transformer.h[1]!.mlp.c_fc.weight;
+  const before = w.toFlatArray();
+  const fast = batched(model, PROMPTS, { greedy: true, maxNewTokens: 12, eosTokenId: null, relayoutWeights: true });
+  const plain = batched(model, PROMPTS, { greedy: true, maxNewTokens: 12, eosTokenId: null, relayoutWeights: false });
+  fast.sequences.dispose();
+  plain.sequences.dispose();
+  assert.ok(fast.timings.castMs > 0 && plain.timings.castMs === 0);
+  assert.deepEqual(fast.responseIds, plain.responseIds);
+  fast.logprobs.forEach((r, b) => r.forEach((x, i) => assert.ok(Math.abs(x - plain.logprobs[b]![i]!) < 1e-5)));
+  assert.ok(w.isContiguous);
+  assert.deepEqual(w.shape, [32, 128]);
+  assert.deepEqual(w.toFlatArray(), before);
+});
+
 test('live tensors stay flat across a long generation and nothing leaks', () => {
   const { inputIds, attentionMask } = leftPad(PROMPTS);
   const start = memory().liveTensors;

@@ -1,8 +1,8 @@
 // Logits processors against hand-computed examples.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, tidy } from '../../src/torch/index.js';
-import { LogitsProcessorError, penalizeSeen, repetitionPenalty, seenTokens, temperature, topK, topP } from '../../src/generation/index.js';
+import { full, manualSeed, tensor, tidy } from '../../src/torch/index.js';
+import { LogitsProcessorError, sampleCategorical, penalizeSeen, repetitionPenalty, seenTokens, temperature, topK, topP } from '../../src/generation/index.js';
 import { assertClose } from '../engine/helpers.js';
 
 const NEG = -Infinity;
@@ -55,5 +55,24 @@ test('repetition penalty: positive logits of seen tokens divided by θ, negative
     const seen = seenTokens(tensor([[3, 3], [0, 2]], { dtype: 'int64' }), 4);
     assert.deepEqual(seen.toArray(), [[false, false, false, true], [true, false, true, false]]);
     assertClose(penalizeSeen(tensor([[1, 1, 1, 1], [1, 1, 1, 1]]), seen, 4), [[1, 1, 1, 0.25], [0.25, 1, 0.25, 1]]);
+  });
+});
+
+test('sampleCategorical draws from softmax(logits), never a token with probability 0, reproducibly', () => {
+  tidy(() => {
+    const p = [0.1, 0, 0.2, 0.3, 0, 0.4];
+    const logits = tensor([p.map(Math.log)]).expand(20000, 6); // (20000, 6), −∞ for the zeros
+    manualSeed(0);
+    const draws = sampleCategorical(logits).toFlatArray();
+    assert.equal(draws.length, 20000);
+    const freq = p.map((_, v) => draws.filter((d) => d === v).length / draws.length);
+    p.forEach((q, v) => assert.ok(Math.abs((freq[v] as number) - q) < 0.015, `token ${v}: frequency ${freq[v]} vs probability ${q}`));
+    assert.equal(freq[1], 0);
+    assert.equal(freq[4], 0);
+    manualSeed(0);
+    assert.deepEqual(sampleCategorical(logits).toFlatArray(), draws);
+    // one token left (top-k = 1): always it; a degenerate row stays in range
+    assert.deepEqual(sampleCategorical(tensor([[-Infinity, 3, -Infinity]])).toFlatArray(), [1]);
+    assert.deepEqual(sampleCategorical(full([3, 5], 0)).shape, [3, 1]);
   });
 });

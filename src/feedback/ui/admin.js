@@ -104,16 +104,17 @@ export async function renderTaskDetail(main, name, { setKeys }) {
     h('h2', null, 'Annotators'),
     p.byUser.length
       ? h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
-          h('thead', null, h('tr', null, ['Annotator', 'Labels', '', 'Median time', 'Last label'].map((t) => h('th', { scope: 'col' }, t)))),
+          h('thead', null, h('tr', null, [['Annotator'], ['Labels', 'num'], ['', 'hide-phone'], ['Median time', 'num'], ['Last label', 'hide-phone']].map(([t, cls]) => h('th', { scope: 'col', class: cls }, t)))),
           h('tbody', null, p.byUser.map((u) => h('tr', null,
-            h('td', null, u.name), h('td', { class: 'num' }, String(u.labels)), h('td', { class: 'bar-cell' }, progressBar(u.labels, maxUser, 'thin')),
-            h('td', { class: 'num' }, u.medianMs === null ? '—' : `${(u.medianMs / 1000).toFixed(1)} s`), h('td', { class: 'muted' }, u.lastAt ? timeAgo(u.lastAt) : '—'))))))
+            h('td', null, u.name), h('td', { class: 'num' }, String(u.labels)), h('td', { class: 'bar-cell hide-phone' }, progressBar(u.labels, maxUser, 'thin')),
+            h('td', { class: 'num' }, u.medianMs === null ? '—' : `${(u.medianMs / 1000).toFixed(1)} s`), h('td', { class: 'muted hide-phone' }, u.lastAt ? timeAgo(u.lastAt) : '—'))))))
       : h('p', { class: 'muted' }, 'Nobody has labelled this task yet. Send annotators their links from the People page.')));
 
   sections.push(h('section', { class: 'card' },
     h('h2', null, 'Agreement'),
     h('div', { class: 'agreement' }, st.agreement.length ? st.agreement.map((a) =>
-      h('div', { class: 'agree-item' }, h('div', { class: 'agree-value' }, fmt(a.value, 3)), h('div', null, h('div', null, a.measure), h('div', { class: 'muted small' }, `${a.reading} · ${a.items} items with ≥ 2 labels`))))
+      h('div', { class: 'agree-item' }, h('div', { class: ['agree-value', a.value !== null && a.value < 0.4 && 'low'] }, fmt(a.value, 3)),
+        h('div', null, h('div', { class: ['agree-name', a.dimension && 'dim'] }, a.dimension ?? a.measure), h('div', { class: 'muted small' }, `${a.dimension ? `${a.measure} · ` : ''}${a.reading} · ${a.items} items with ≥ 2 labels`))))
       : h('p', { class: 'muted' }, 'Agreement needs items labelled by two or more people.')),
     st.pairAgreement.length ? h('details', { class: 'pairs-detail' }, h('summary', null, `Cohen’s kappa per pair of annotators (${st.pairAgreement.length})`),
       h('table', { class: 'table' }, h('tbody', null, st.pairAgreement.map((x) => h('tr', null, h('td', null, `${x.a} & ${x.b}`), h('td', { class: 'num' }, fmt(x.kappa, 3)), h('td', { class: 'muted' }, `${x.shared} shared items`)))))) : null));
@@ -276,7 +277,7 @@ export async function renderNewTask(main, { setKeys }) {
 
   mount(main,
     h('section', { class: 'page narrow' },
-      h('header', { class: 'page-head' }, h('div', null, h('a', { class: 'back-link', href: '#/admin' }, '← Dashboard'), h('h1', null, 'New task'), h('p', { class: 'muted' }, 'Same options as `rlhf studio import` and `rlhf studio generate`.'))),
+      h('header', { class: 'page-head' }, h('div', null, h('a', { class: 'back-link', href: '#/admin' }, '← Dashboard'), h('h1', null, 'New task'), h('p', { class: 'muted' }, 'Same options as ', h('code', null, 'rlhf studio import'), ' and ', h('code', null, 'rlhf studio generate'), '.'))),
       h('form', { class: 'card form', onsubmit: submit },
         h('div', { class: 'field' }, h('span', { class: 'field-label' }, 'Kind'), kindBox),
         h('div', { class: 'row2' }, field('Name', name, 'Used by the CLI: letters, digits, _ . -'), field('Title', title, 'What annotators see')),

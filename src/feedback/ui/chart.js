@@ -35,7 +35,9 @@ export function groupedBars({ groups, series, values, errors, max = 5, title, wi
       }
       svg.append(s('text', { x: x + bw / 2, y: y(v) - 5, class: 'value', 'text-anchor': 'middle' }, v.toFixed(1)));
     });
-    svg.append(s('text', { x: m.left + gi * gw + gw / 2, y: H - m.bottom + 20, class: 'label', 'text-anchor': 'middle' }, g.replace(/_/g, ' ')));
+    const name = g.replace(/_/g, ' ');
+    const maxChars = Math.max(4, Math.floor(gw / 7.5));
+    svg.append(s('text', { x: m.left + gi * gw + gw / 2, y: H - m.bottom + 20, class: 'label', 'text-anchor': 'middle' }, name.length > maxChars ? `${name.slice(0, maxChars - 1)}…` : name, s('title', null, name)));
   });
   return h('figure', { class: 'chart-wrap' }, svg, legend(series));
 }
