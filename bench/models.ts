@@ -2,90 +2,129 @@
 // weights). Forward tokens/s at B=8, T=128 and generation tokens/s at batch 1 and 16 (32-token
 // prompt, 64 new tokens, sampled at T = 1), fp32 and bf16, ours vs PyTorch eager (bench/torch_gpt2.py:
 // transformers' eager GPT-2 with a torch.cat KV cache; bf16 = torch.autocast) in the same run.
-//   npm run bench:models [-- --json] [-- --quick]
+//   npm run bench:models [-- --json] [-- --quick] [-- --iters N]
 // Each row: { name, ours_ms, torch_ms, ratio, ours_tokens_per_s, torch_tokens_per_s }, ratio =
 // torch_ms / ours_ms (above 1 we are faster); torch fields are null without python3-torch.
 //
-// Our bf16 rows are the paths rlhf uses: generation casts the float32 policy's weights to bf16 once
-// per generate() call (the cast is inside ours_ms) and runs everything in bf16 with a bf16 KV cache;
+// PyTorch runs in a child process that serves one case at a time, so each case alternates ours and
+// PyTorch's runs (after one short warm-up each) and both see the same machine load; a row is the
+// best of `iters` runs per side. On a shared machine, run it when `uptime` shows little load.
+//
+// Our bf16 rows are the paths rlhf uses: generation copies the float32 policy's weights to bf16 once
+// per generate() call (inside ours_ms) and runs everything in bf16 with a bf16 KV cache;
 // forward_bf16 is a frozen model (reference / reward) holding bf16 weights; forward_bf16_autocast
 // is the same forward under autocast with float32 weights, PyTorch's path, for comparison.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import * as torch from '../src/torch/index.js';
 import { GPT2LMHeadModel } from '../src/models/gpt2.js';
 import { generate } from '../src/generation/generate.js';
-import { medianMs, torchPython, type BenchRow, report } from './common.js';
+import { torchPython, type BenchRow, report } from './common.js';
 
 const quick = process.argv.includes('--quick');
+const itersArg = process.argv.indexOf('--iters');
+const iters = itersArg > 0 ? Number(process.argv[itersArg + 1]) : quick ? 1 : 2;
 const cfg = {
   n_layer: 12,
   n_embd: 768,
   n_head: 12,
   vocab_size: 50257,
   n_positions: 1024,
-  forward: { B: 8, T: 128, iters: quick ? 1 : 3 },
-  generate: { batches: [1, 16], prompt: 32, new_tokens: quick ? 16 : 64, iters: 1 },
+  forward: { B: 8, T: 128 },
+  generate: { batches: [1, 16], prompt: 32, new_tokens: quick ? 16 : 64 },
 };
 
-function ours(): Record<string, number> {
-  const out: Record<string, number> = {};
-  torch.manualSeed(0);
-  const model = new GPT2LMHeadModel({ n_layer: cfg.n_layer, n_embd: cfg.n_embd, n_head: cfg.n_head, vocab_size: cfg.vocab_size, n_positions: cfg.n_positions }).eval();
-  const { B, T, iters } = cfg.forward;
-  const ids = torch.keep(torch.randint(0, cfg.vocab_size, [B, T]));
-  const forward = (): void => torch.noGrad(() => torch.tidy(() => void model.forward(ids).logits.narrow(1, T - 1, 1).toFlatArray()));
-  out.forward_fp32 = medianMs(forward, iters, 1);
-  out.forward_bf16_autocast = medianMs(() => torch.autocast('bfloat16', forward), iters, 1);
+// ---- PyTorch, one case per request --------------------------------------------------------------
 
-  const g = cfg.generate;
-  const gen = (prompt: torch.Tensor, n: number, dtype: 'float32' | 'bfloat16'): void => {
-    const r = generate(model, { inputIds: prompt }, { maxNewTokens: n, temperature: 1, eosTokenId: null, dtype });
-    r.sequences.dispose();
-  };
-  const prompts = g.batches.map((b) => torch.keep(torch.randint(0, cfg.vocab_size, [b, g.prompt])));
-  g.batches.forEach((b, i) => {
-    const p = prompts[i] as torch.Tensor;
-    for (const dtype of ['float32', 'bfloat16'] as const) {
-      gen(p, 4, dtype); // warm-up
-      out[`generate_${dtype === 'float32' ? 'fp32' : 'bf16'}_b${b}`] = medianMs(() => gen(p, g.new_tokens, dtype), g.iters, 0);
+class TorchServer {
+  private readonly lines: AsyncIterator<string>;
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  }
+  static async start(): Promise<TorchServer | null> {
+    const py = torchPython();
+    if (!py) return null;
+    const script = new URL('./torch_gpt2.py', import.meta.url).pathname;
+    const child = spawn(py, [script, String(torch.getNumThreads()), JSON.stringify(cfg), '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const server = new TorchServer(child);
+    const hello = await server.lines.next();
+    if (hello.done) {
+      process.stderr.write(`PyTorch side failed to start: ${err}\n`);
+      return null;
     }
-  });
-
-  model.to('bfloat16'); // a frozen model keeps bf16 weights: cast once
-  out.forward_bf16 = medianMs(forward, iters, 1);
-  model.dispose();
-  ids.dispose();
-  for (const p of prompts) p.dispose();
-  return out;
+    return server;
+  }
+  async run(name: string, warm: boolean): Promise<number> {
+    this.child.stdin.write(JSON.stringify({ case: name, warm }) + '\n');
+    const r = await this.lines.next();
+    if (r.done) throw new Error(`PyTorch side exited during ${name}`);
+    return (JSON.parse(r.value) as { ms: number }).ms;
+  }
+  close(): void {
+    this.child.stdin.end();
+  }
 }
 
-const mine = ours();
-let theirs: Record<string, number> | null = null;
-const py = torchPython();
-if (py) {
-  const script = new URL('./torch_gpt2.py', import.meta.url).pathname;
-  const r = spawnSync(py, [script, String(torch.getNumThreads()), JSON.stringify(cfg)], { encoding: 'utf8', timeout: 600_000 });
-  if (r.status === 0) theirs = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
-  else process.stderr.write(`PyTorch side failed: ${r.stderr}\n`);
+// ---- ours -----------------------------------------------------------------------------------------
+
+torch.manualSeed(0);
+const gpt2 = { n_layer: cfg.n_layer, n_embd: cfg.n_embd, n_head: cfg.n_head, vocab_size: cfg.vocab_size, n_positions: cfg.n_positions };
+const model = new GPT2LMHeadModel(gpt2).eval(); // float32: the policy being trained
+const frozen = new GPT2LMHeadModel(gpt2).eval().to('bfloat16'); // a frozen model keeps bf16 weights: cast once
+const { B, T } = cfg.forward;
+const ids = torch.keep(torch.randint(0, cfg.vocab_size, [B, T]));
+const prompts = new Map(cfg.generate.batches.map((b) => [b, torch.keep(torch.randint(0, cfg.vocab_size, [b, cfg.generate.prompt]))]));
+
+function oursRun(name: string, warm: boolean): number {
+  const t0 = performance.now();
+  if (name.startsWith('forward')) {
+    const m = name === 'forward_bf16' ? frozen : model;
+    const fwd = (): void => torch.noGrad(() => torch.tidy(() => void m.forward(ids).logits.narrow(1, T - 1, 1).toFlatArray()));
+    if (name === 'forward_bf16_autocast') torch.autocast('bfloat16', fwd);
+    else fwd();
+  } else {
+    const b = Number(/_b(\d+)$/.exec(name)?.[1]);
+    const dtype = name.includes('_bf16') ? 'bfloat16' : 'float32';
+    const r = generate(model, { inputIds: prompts.get(b) as torch.Tensor }, { maxNewTokens: warm ? 4 : cfg.generate.new_tokens, temperature: 1, eosTokenId: null, dtype });
+    r.sequences.dispose();
+  }
+  return performance.now() - t0;
 }
 
-const tokens = (name: string): number => {
-  if (name.startsWith('forward')) return cfg.forward.B * cfg.forward.T;
-  const b = Number(/_b(\d+)$/.exec(name)?.[1]);
-  return b * cfg.generate.new_tokens;
-};
-const torchName = (name: string): string => (name === 'forward_bf16_autocast' ? 'forward_bf16' : name);
+// ---- interleaved measurement ------------------------------------------------------------------------
+
 const names = ['forward_fp32', 'forward_bf16', 'forward_bf16_autocast', ...cfg.generate.batches.flatMap((b) => [`generate_fp32_b${b}`, `generate_bf16_b${b}`])];
-const rows: BenchRow[] = names.map((name) => {
-  const o = mine[name] as number;
-  const t = theirs?.[torchName(name)] ?? null;
-  return {
-    name,
-    ours_ms: o,
-    torch_ms: t,
-    ratio: t === null ? null : t / o,
-    ours_tokens_per_s: (tokens(name) / o) * 1000,
-    torch_tokens_per_s: t === null ? null : (tokens(name) / t) * 1000,
-  };
-});
-report('models', rows, { threads: torch.getNumThreads(), shapes: cfg, torch: theirs ? 'python3-torch' : null });
+const torchCase = (name: string): string => (name === 'forward_bf16_autocast' ? 'forward_bf16' : name);
+const tokens = (name: string): number => (name.startsWith('forward') ? B * T : Number(/_b(\d+)$/.exec(name)?.[1]) * cfg.generate.new_tokens);
+
+const server = await TorchServer.start();
+const load0 = (await import('node:os')).loadavg()[0] as number;
+const rows: BenchRow[] = [];
+try {
+  for (const name of names) {
+    oursRun(name, true);
+    if (server) await server.run(torchCase(name), true);
+    let o = Infinity;
+    let t: number | null = server ? Infinity : null;
+    for (let i = 0; i < iters; i++) {
+      o = Math.min(o, oursRun(name, false));
+      if (server && t !== null) t = Math.min(t, await server.run(torchCase(name), false));
+    }
+    rows.push({
+      name,
+      ours_ms: o,
+      torch_ms: t,
+      ratio: t === null ? null : t / o,
+      ours_tokens_per_s: (tokens(name) / o) * 1000,
+      torch_tokens_per_s: t === null ? null : (tokens(name) / t) * 1000,
+    });
+  }
+} finally {
+  server?.close();
+}
+const load1 = (await import('node:os')).loadavg()[0] as number;
+if (process.argv.includes('--json')) process.stderr.write(`load average (1 min) before/after: ${load0.toFixed(2)} / ${load1.toFixed(2)} on ${(await import('node:os')).availableParallelism()} CPUs\n`);
+report('models', rows, { threads: torch.getNumThreads(), iters, shapes: cfg, torch: server ? 'python3-torch' : null, load_avg_1m: [load0, load1] });

@@ -1,7 +1,8 @@
-"""PyTorch eager GPT-2 on the same shapes as bench/models.ts, for the ratio. Prints one JSON object.
+"""PyTorch eager GPT-2 on the same shapes as bench/models.ts, for the ratio.
 
 Run by the TypeScript bench with Debian's /usr/bin/python3 (python3-torch 1.13, no transformers):
-    /usr/bin/python3 bench/torch_gpt2.py THREADS '{"n_layer": 12, ...}'
+    /usr/bin/python3 bench/torch_gpt2.py THREADS '{"n_layer": 12, ...}'            one JSON object of ms per case
+    /usr/bin/python3 bench/torch_gpt2.py THREADS '{"n_layer": 12, ...}' --serve    one case per stdin line
 
 This is the GPT-2 a PyTorch user gets from transformers' eager path, written out: Conv1D as addmm,
 attention as q·kᵀ, causal mask, softmax, ·v; a KV cache grown with torch.cat every step (what
@@ -17,8 +18,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else torch.get_num_threads())
-cfg = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
+torch.set_num_threads(int(args[0]) if args else torch.get_num_threads())
+cfg = json.loads(args[1]) if len(args) > 1 else {}
 n_layer = cfg.get("n_layer", 12)
 C = cfg.get("n_embd", 768)
 nh = cfg.get("n_head", 12)
@@ -107,38 +109,38 @@ def generate(model, ids, new_tokens):
     return torch.cat(out, dim=1)
 
 
-def timed(fn, iters, warmup=None):
-    (warmup or fn)()
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return times[len(times) // 2]
-
-
 model = GPT2().eval()
-res = {}
-with torch.no_grad():
-    fwd = cfg.get("forward", {"B": 8, "T": 128, "iters": 3})
-    ids = torch.randint(0, V, (fwd["B"], fwd["T"]))
-    res["forward_fp32"] = timed(lambda: model(ids), fwd["iters"])
+fwd = cfg.get("forward", {"B": 8, "T": 128})
+gen = cfg.get("generate", {"batches": [1, 16], "prompt": 32, "new_tokens": 64})
+ids = torch.randint(0, V, (fwd["B"], fwd["T"]))
+prompts = {B: torch.randint(0, V, (B, gen["prompt"])) for B in gen["batches"]}
 
-    def fwd_bf16():
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+
+def run_case(name, warm):
+    """Runs one case once (a short version when warm) and returns its wall time in ms."""
+    bf16 = "_bf16" in name
+    t0 = time.perf_counter()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        if name.startswith("forward"):
             model(ids)
+        else:
+            B = int(name.rsplit("_b", 1)[1])
+            generate(model, prompts[B], 4 if warm else gen["new_tokens"])
+    return (time.perf_counter() - t0) * 1000
 
-    res["forward_bf16"] = timed(fwd_bf16, fwd["iters"])
-    gen = cfg.get("generate", {"batches": [1, 16], "prompt": 32, "new_tokens": 64, "iters": 1})
-    for B in gen["batches"]:
-        prompt = torch.randint(0, V, (B, gen["prompt"]))
-        warm = lambda: generate(model, prompt, 4)  # noqa: E731 (a short warm-up run)
-        res[f"generate_fp32_b{B}"] = timed(lambda: generate(model, prompt, gen["new_tokens"]), gen["iters"], warm)
 
-        def gen_bf16(n=gen["new_tokens"]):
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                generate(model, prompt, n)
+CASES = ["forward_fp32", "forward_bf16"] + [f"generate_{d}_b{B}" for B in gen["batches"] for d in ("fp32", "bf16")]
 
-        res[f"generate_bf16_b{B}"] = timed(gen_bf16, gen["iters"], lambda: gen_bf16(4))
-print(json.dumps(res))
+if "--serve" in sys.argv:
+    # One case per request, so the TypeScript bench can interleave ours and PyTorch's runs:
+    # stdin {"case": NAME, "warm": bool} → stdout {"ms": N}.
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        print(json.dumps({"ms": run_case(req["case"], req.get("warm", False))}), flush=True)
+else:
+    res = {}
+    for name in CASES:
+        run_case(name, True)
+        res[name] = min(run_case(name, False) for _ in range(cfg.get("iters", 1)))
+    print(json.dumps(res))

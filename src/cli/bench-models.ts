@@ -9,7 +9,7 @@ import { F, itemSize, noGrad, tensor, tidy } from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { loadPretrained } from '../models/checkpoint.js';
 import type { CausalLM } from '../models/types.js';
-import { generate, type GenerationDType } from '../generation/generate.js';
+import { generate, prepareForInference, type GenerationDType } from '../generation/generate.js';
 import { tokenizerFor } from '../generation/text.js';
 
 /** The text measured when no --text is given: plain English prose, ~300 GPT-2 tokens. */
@@ -31,9 +31,10 @@ Usage:
   rlhf bench-models DIR [DIR…] [--text FILE] [--dtype float32|bfloat16] [--json]
 
 For each model directory: parameters, weight memory (bytes of the parameters) and the growth of the
-process's resident memory when loading it, load time, prompt (prefill) tokens/s, generation tokens/s
-(batch 1, greedy, with the KV cache), and perplexity on a text — sliding windows of up to n_positions
-tokens with half a window of context, as Hugging Face's perplexity guide does.
+process's resident memory when loading it, load time (reading it and preparing it for decoding),
+prompt (prefill) tokens/s, generation tokens/s (batch 1, greedy, with the KV cache), and perplexity
+on a text — sliding windows of up to n_positions tokens with half a window of context, as Hugging
+Face's perplexity guide does.
 
 Options
   --text FILE            the text for perplexity and the prompt (default: a paragraph built into rlhf)
@@ -152,9 +153,14 @@ export async function benchModel(dir: string, text: string, opts: { dtype: Gener
   const rss0 = process.memoryUsage.rss();
   const t0 = performance.now();
   const { model, tokenizer } = await loadPretrained(dir, { dtype: opts.dtype });
+  try {
+    prepareForInference(model); // dropout off, weights laid out for decoding: what `rlhf generate` runs
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
   const loadMs = performance.now() - t0;
   const rssDelta = process.memoryUsage.rss() - rss0;
-  model.eval(); // dropout off: perplexity and speed of inference
   try {
     const tok = tokenizerFor(dir, model.config.vocab_size, tokenizer);
     const ids = tok.encode(text);

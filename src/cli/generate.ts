@@ -10,6 +10,7 @@ import type { CausalLM } from '../models/types.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { generateText, responseText, tokenizerFor } from '../generation/text.js';
 import type { TextGeneration, TextGenerationOptions } from '../generation/text.js';
+import { prepareForInference } from '../generation/generate.js';
 import type { GenerationDType, GenerationTimings } from '../generation/generate.js';
 
 const HELP = `rlhf generate — sample text from a model directory (streamed, or JSON for scripts)
@@ -208,6 +209,7 @@ export const generate: Command = {
     try {
       for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       const tok = tokenizerFor(dir, model.config.vocab_size, tokenizer);
+      prepareForInference(model); // dropout off; weights laid out for decoding once
       if (v['no-eos']) opts.eosTokenId = null;
       else if (tok.eosTokenId !== null) opts.eosTokenId = tok.eosTokenId;
       if (seed !== undefined) manualSeed(seed); // once: later batches continue the same stream

@@ -6,8 +6,9 @@
 import { loadPretrained } from '../models/checkpoint.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { generateText, tokenizerFor } from './text.js';
+import { prepareForInference } from './generate.js';
 
-export { generate, GenerationConfigError } from './generate.js';
+export { generate, prepareForInference, GenerationConfigError } from './generate.js';
 export type { GenerateOptions, GenerateInput, GenerateOutput, GenerationTimings, GenerationDType, TokenEvent } from './generate.js';
 export { generateText, responseText, tokenizerFor } from './text.js';
 export type { TextGeneration, TextGenerationOptions } from './text.js';
@@ -32,6 +33,7 @@ export async function loadForGeneration(dir: string): Promise<TextGenerator> {
   let tok: Tokenizer;
   try {
     tok = tokenizerFor(dir, model.config.vocab_size, tokenizer);
+    prepareForInference(model); // laid out for decoding once, not per request
   } catch (err) {
     model.dispose();
     throw err;

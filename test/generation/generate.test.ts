@@ -2,11 +2,13 @@
 // against a fresh forward, seeds, bf16, and no leaks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { memory, tensor } from '../../src/torch/index.js';
-import { generate, GenerationConfigError } from '../../src/generation/index.js';
+import { manualSeed, memory, tensor } from '../../src/torch/index.js';
+import { generate, GenerationConfigError, prepareForInference } from '../../src/generation/index.js';
 import type { GenerateOptions } from '../../src/generation/index.js';
 import type { CausalLM } from '../../src/models/types.js';
 import { fullLogProbs, greedyByRecomputation, leftPad, tinyModel } from './helpers.js';
+import { Conv1D } from '../../src/models/gpt2.js';
+import { GPTNeoForCausalLM, resolveGPTNeoConfig } from '../../src/models/gpt-neo.js';
 
 const model = tinyModel(0);
 const PROMPTS = [[5, 17, 3], [40, 2, 9, 11, 77, 8, 1], [60, 61, 62, 63, 64]];
@@ -165,6 +167,21 @@ test('the column-major weight copy gives the same tokens and leaves the model as
   assert.deepEqual(w.toFlatArray(), before);
 });
 
+test('prepareForInference lays the weights out once: same outputs, nothing copied per call', () => {
+  const m = tinyModel(0).train();
+  const ref = batched(model, PROMPTS, { greedy: true, maxNewTokens: 20, eosTokenId: null });
+  ref.sequences.dispose();
+  prepareForInference(m);
+  assert.equal(m.training, false);
+  const convs = m.namedModules().map(([, x]) => x).filter((x): x is Conv1D => x instanceof Conv1D);
+  assert.ok(convs.length > 0 && convs.every((c) => !c.weight.isContiguous && c.weight.strides[0] === 1));
+  const out = batched(m, PROMPTS, { greedy: true, maxNewTokens: 20, eosTokenId: null });
+  out.sequences.dispose();
+  assert.equal(out.timings.castMs, 0);
+  assert.deepEqual(out.responseIds, ref.responseIds);
+  m.dispose();
+});
+
 test('live tensors stay flat across a long generation and nothing leaks', () => {
   const { inputIds, attentionMask } = leftPad(PROMPTS);
   const start = memory().liveTensors;
@@ -190,4 +207,22 @@ test('bad inputs and options fail with messages that say what to do', () => {
   assert.throws(() => generate(model, { inputIds: ids }, { eosTokenId: 1000 }), /eosTokenId 1000 is not a token id/);
   assert.throws(() => generate(model, { inputIds: ids }, { stopStrings: ['x'] }), /stopStrings need a tokenizer/);
   ids.dispose();
+});
+
+test('GPT-Neo (local attention, window 4): cached = recomputed, batched = one by one', () => {
+  manualSeed(0);
+  const cfg = resolveGPTNeoConfig({
+    vocab_size: 97, hidden_size: 32, num_layers: 2, num_heads: 4, max_position_embeddings: 128, window_size: 4,
+    attention_types: [[['global', 'local'], 1]], initializer_range: 0.3, eos_token_id: 96, bos_token_id: 96,
+  });
+  const neo = new GPTNeoForCausalLM(cfg).eval();
+  const opts = { greedy: true, maxNewTokens: 16, eosTokenId: null };
+  const all = batched(neo, PROMPTS, opts);
+  all.sequences.dispose();
+  PROMPTS.forEach((p, b) => {
+    const ref = greedyByRecomputation(neo, p, 16);
+    assert.deepEqual(one(neo, p, opts).responseIds[0], ref);
+    assert.deepEqual(all.responseIds[b], ref);
+  });
+  neo.dispose();
 });
