@@ -238,9 +238,10 @@ RLHF_FN(Sdpa) {
   // every key masked (a left-padding position) then softmaxes to a uniform row instead of NaN,
   // and NaN can never leak into real positions through 0·NaN in the product with v.
   auto low = q.scalar_type() == at::kHalf ? -65504.0 : -3.0e38;
-  c10::optional<at::Tensor> bias;  // additive (…, Tq, Tk)
+#if (TORCH_VERSION_MAJOR > 2) || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  // Fused kernels (flash / memory-efficient on GPU, a blocked kernel on CPU), given an additive bias.
+  c10::optional<at::Tensor> bias;
   if (causal) {
-    // Query i may attend to keys 0..i+(Tk-Tq): the last Tq rows of a Tk×Tk lower triangle.
     auto keep = at::ones({Tq, Tk}, q.options().dtype(at::kBool)).tril(Tk - Tq);
     bias = at::zeros({Tq, Tk}, q.options()).masked_fill(keep.logical_not(), low);
   }
@@ -248,13 +249,15 @@ RLHF_FN(Sdpa) {
     auto m = mask->scalar_type() == at::kBool ? at::zeros(mask->sizes(), q.options()).masked_fill(mask->logical_not(), low) : mask->to(q.scalar_type());
     bias = bias ? at::add(*bias, m).clamp_min(low) : m;
   }
-#if (TORCH_VERSION_MAJOR > 2) || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
-  // Fused kernels (flash / memory-efficient on GPU, a blocked kernel on CPU).
-  if (!bias) return Wrap(E, at::scaled_dot_product_attention(q, k, v, c10::nullopt, p, false, scale));
   return Wrap(E, at::scaled_dot_product_attention(q, k, v, bias, p, false, scale));
 #else
   auto att = at::matmul(q, k.transpose(-2, -1)).mul_(scale);  // (B, nh, Tq, Tk)
-  if (bias) att = att.add(*bias);
+  // One in-place masked_fill over the scores with the combined "may not attend" mask.
+  c10::optional<at::Tensor> hide;  // true = masked
+  if (causal) hide = at::ones({Tq, Tk}, q.options().dtype(at::kBool)).triu(Tk - Tq + 1);
+  if (mask && mask->scalar_type() == at::kBool) hide = hide ? at::logical_or(*hide, mask->logical_not()) : mask->logical_not();
+  if (hide) att.masked_fill_(*hide, low);
+  if (mask && mask->scalar_type() != at::kBool) att = att.add_(mask->to(att.scalar_type())).clamp_min_(low);
   att = at::softmax(att, -1);
   if (p > 0) att = at::dropout(att, p, true);
   return Wrap(E, at::matmul(att, v));  // (B, nh, Tq, hs)
