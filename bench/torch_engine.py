@@ -65,13 +65,12 @@ class Block(torch.nn.Module):
 
 
 def main():
+    """Serves one case per stdin line ({"case": name}) and answers {"ms": median}, so the TypeScript
+    side can alternate ours and PyTorch's runs case by case under the same machine load."""
     cfg = json.loads(sys.argv[2])
-    out = {}
     n = cfg["matmul_n"]
     a, b = torch.randn(n, n), torch.randn(n, n)
-    out["matmul_fp32"] = bench(lambda: a @ b, cfg["matmul_iters"])
     ab, bb = a.bfloat16(), b.bfloat16()
-    out["matmul_bf16"] = bench(lambda: ab @ bb, cfg["matmul_iters"])
     B, T, C, nh = cfg["B"], cfg["T"], cfg["C"], cfg["nh"]
     block = Block(C, nh, T)
     x = torch.randn(B, T, C)
@@ -81,18 +80,23 @@ def main():
         y.backward(torch.ones_like(y))
         block.zero_grad(set_to_none=True)
 
-    out["block_fp32"] = bench(step, cfg["block_iters"])
-
     def step_bf16():
         with torch.autocast("cpu", dtype=torch.bfloat16):
             y = block(x)
         y.float().backward(torch.ones(y.shape))
         block.zero_grad(set_to_none=True)
 
-    out["block_bf16"] = bench(step_bf16, cfg["block_iters"])
-    out["torch_version"] = torch.__version__
-    out["threads"] = torch.get_num_threads()
-    print(json.dumps(out))
+    cases = {
+        "matmul_fp32": (lambda: a @ b, cfg["matmul_iters"]),
+        "matmul_bf16": (lambda: ab @ bb, cfg["matmul_iters"]),
+        "block_fp32": (step, cfg["block_iters"]),
+        "block_bf16": (step_bf16, cfg["block_iters"]),
+    }
+    print(json.dumps({"ready": True, "torch_version": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        fn, iters = cases[req["case"]]
+        print(json.dumps({"ms": bench(fn, iters)}), flush=True)
 
 
 main()
