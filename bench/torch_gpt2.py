@@ -18,6 +18,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from torch_conv1d import Conv1D
+
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
 torch.set_num_threads(int(args[0]) if args else torch.get_num_threads())
 cfg = json.loads(args[1]) if len(args) > 1 else {}
@@ -27,17 +29,6 @@ nh = cfg.get("n_head", 12)
 V = cfg.get("vocab_size", 50257)
 P = cfg.get("n_positions", 1024)
 torch.manual_seed(0)
-
-
-class Conv1D(torch.nn.Module):
-    def __init__(self, nin, nout):
-        super().__init__()
-        self.weight = torch.nn.Parameter(torch.randn(nin, nout) * 0.02)
-        self.bias = torch.nn.Parameter(torch.zeros(nout))
-
-    def forward(self, x):
-        s = x.shape[:-1] + (self.weight.shape[1],)
-        return torch.addmm(self.bias, x.reshape(-1, x.shape[-1]), self.weight).view(s)
 
 
 class Block(torch.nn.Module):

@@ -115,6 +115,18 @@ export function inTextField(e) {
   return t instanceof HTMLElement && (t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || (t.tagName === 'INPUT' && !['button', 'checkbox', 'radio'].includes(t.type)) || t.isContentEditable);
 }
 
+/**
+ * Keys inside a text field on a labelling page: Ctrl/Cmd+Enter submits, Escape leaves the field,
+ * anything else is typing. Returns true when the key was handled, false when it was typing, and
+ * null when the event is not from a text field (the page's own shortcuts apply).
+ */
+export function textFieldKeys(e, submit) {
+  if (!inTextField(e)) return null;
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) return submit(), true;
+  if (e.key === 'Escape') return e.target.blur(), true;
+  return false;
+}
+
 export function emptyState(title, text, action) {
   return h('div', { class: 'card empty' }, h('div', { class: 'empty-icon', 'aria-hidden': 'true' }, '✦'), h('h2', null, title), h('p', { class: 'muted' }, text), action);
 }

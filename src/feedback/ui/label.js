@@ -1,7 +1,7 @@
 // The labelling views, one per task kind, all keyboard-first. Responses are shown by letter only
 // (A, B, …) in the random order the server chose; model names are never sent to the browser.
 import { ApiError, api, submitLabel } from './api.js';
-import { emptyState, h, inTextField, kbd, kindPill, mount, progressBar, toast } from './dom.js';
+import { emptyState, h, inTextField, kbd, kindPill, mount, progressBar, textFieldKeys, toast } from './dom.js';
 
 const SCORE_WORDS = ['', 'Poor', 'Weak', 'Okay', 'Good', 'Excellent'];
 const PAIR_CHOICES = [
@@ -134,11 +134,8 @@ export async function renderLabel(main, taskName, { setKeys }) {
     mount(main, h('section', { class: 'page label-page' }, header(), guidelines(), body));
     paint();
     setKeys((e) => {
-      if (inTextField(e)) {
-        if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) return submit(), true;
-        if (e.key === 'Escape') return e.target.blur(), true;
-        return false;
-      }
+      const typed = textFieldKeys(e, submit);
+      if (typed !== null) return typed;
       const c = PAIR_CHOICES.find((x) => x.key === e.key);
       if (c) return pick(c.value), true;
       if (e.key === 'ArrowLeft') return pick('A'), true;
@@ -196,11 +193,8 @@ export async function renderLabel(main, taskName, { setKeys }) {
     mount(main, h('section', { class: 'page label-page' }, header(), guidelines(), body));
     paint();
     setKeys((e) => {
-      if (inTextField(e)) {
-        if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) return submit(), true;
-        if (e.key === 'Escape') return e.target.blur(), true;
-        return false;
-      }
+      const typed = textFieldKeys(e, submit);
+      if (typed !== null) return typed;
       if (/^[1-5]$/.test(e.key)) return set(active, Number(e.key)), true;
       if (e.key === 'ArrowDown') return (active = Math.min(dims.length - 1, active + 1)), paint(), true;
       if (e.key === 'ArrowUp') return (active = Math.max(0, active - 1)), paint(), true;
