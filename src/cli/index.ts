@@ -3,15 +3,25 @@ import { UsageError } from './command.js';
 // Each subcommand lives in its own file; add new ones to this list.
 import { benchModels } from './bench-models.js';
 import { doctor } from './doctor.js';
+import { dpo } from './dpo.js';
 import { generate } from './generate.js';
 import { init } from './init.js';
+import { pipeline } from './pipeline.js';
+import { ppo } from './ppo.js';
+import { reward } from './reward.js';
+import { sft } from './sft.js';
 import { studio } from './studio.js';
 
 const commands: Command[] = [
   benchModels,
   doctor,
+  dpo,
   generate,
   init,
+  pipeline,
+  ppo,
+  reward,
+  sft,
   studio,
 ];
 

@@ -1,0 +1,60 @@
+// The options every trainer shares, each defined once. A trainer's config is
+//   z.object({ ...runFields(), ...dataFields(), ...optimFields({ lr: 5e-5 }), …its own fields })
+// so the TypeScript type, defaults, CLI flags, --help and YAML keys all come from one place
+// (src/config/schema-cli.ts). A trainer may pass its own defaults; the meaning stays the same.
+import { z } from 'zod';
+
+export const DTYPES = ['float32', 'bfloat16'] as const;
+
+/** Model in, model out, reproducibility, logging, checkpoints. */
+export function runFields(d: { saveEvery?: number; logEvery?: number } = {}) {
+  return {
+    model: z.string().min(1).describe('model directory to start from (Hugging Face layout: config.json, model.safetensors, tokenizer)'),
+    out: z.string().min(1).describe('output directory: the final model, metrics.jsonl, TensorBoard events, checkpoints/'),
+    seed: z.int().min(0).default(42).describe('random seed: data order, dropout, sampling'),
+    dtype: z.enum(DTYPES).default('float32').describe('float32 (exact) or bfloat16 (autocast: bf16 matmuls, fp32 master weights)'),
+    logEvery: z.int().min(1).default(d.logEvery ?? 10).describe('optimizer steps between metric lines'),
+    saveEvery: z.int().min(0).default(d.saveEvery ?? 200).describe('optimizer steps between checkpoints (0: only at the end)'),
+    keepCheckpoints: z.int().min(1).default(2).describe('newest checkpoints kept under OUT/checkpoints/'),
+    resume: z.boolean().default(false).describe('continue from the newest checkpoint in OUT/checkpoints/ (same losses as an uninterrupted run)'),
+    quiet: z.boolean().default(false).describe('no progress bar'),
+  };
+}
+
+/** Where the examples come from and how they are cut. */
+export function dataFields(d: { maxLength?: number } = {}) {
+  return {
+    data: z.string().min(1).describe('dataset file: .jsonl, .json, .csv, .tsv or .txt'),
+    columns: z.record(z.string(), z.string()).default({}).describe("rename columns: NEW=OLD pairs, e.g. 'text=sentence'"),
+    evalSplit: z.number().min(0).max(0.5).default(0.05).describe('fraction held out for evaluation (0: none)'),
+    skipInvalid: z.boolean().default(false).describe('skip malformed rows (and count them) instead of stopping'),
+    maxLength: z.int().min(2).default(d.maxLength ?? 256).describe('longest example in tokens (longer ones are truncated; also capped by the model)'),
+  };
+}
+
+/** The optimizer (AdamW), its schedule and the batch arithmetic. */
+export function optimFields(d: { lr?: number; batchSize?: number; epochs?: number; warmupSteps?: number; schedule?: 'constant' | 'linear' | 'cosine' } = {}) {
+  return {
+    epochs: z.number().positive().default(d.epochs ?? 1).describe('passes over the training data'),
+    maxSteps: z.int().min(0).default(0).describe('stop after this many optimizer steps (0: run the epochs)'),
+    batchSize: z.int().min(1).default(d.batchSize ?? 8).describe('examples per forward/backward pass'),
+    gradAccum: z.int().min(1).default(1).describe('passes accumulated per optimizer step (effective batch = batch-size × grad-accum)'),
+    lr: z.number().positive().default(d.lr ?? 5e-5).describe('peak learning rate of AdamW'),
+    weightDecay: z.number().min(0).default(0).describe('AdamW decoupled weight decay'),
+    adamBetas: z.array(z.number().min(0).max(1)).length(2).default([0.9, 0.999]).describe('AdamW β1,β2'),
+    schedule: z.enum(['constant', 'linear', 'cosine']).default(d.schedule ?? 'linear').describe('learning-rate schedule after warm-up'),
+    warmupSteps: z.int().min(0).default(d.warmupSteps ?? 0).describe('optimizer steps of linear warm-up from 0'),
+    maxGradNorm: z.number().min(0).default(1).describe('clip the global gradient norm to this (0: no clipping)'),
+  };
+}
+
+export type RunOptions = z.infer<z.ZodObject<ReturnType<typeof runFields>>>;
+export type DataOptions = z.infer<z.ZodObject<ReturnType<typeof dataFields>>>;
+export type OptimOptions = z.infer<z.ZodObject<ReturnType<typeof optimFields>>>;
+
+/** Help sections every trainer shows in this order. */
+export const HELP_GROUPS = {
+  'Model and output': ['model', 'out', 'resume', 'saveEvery', 'keepCheckpoints', 'logEvery', 'seed', 'dtype', 'quiet'],
+  Data: ['data', 'columns', 'evalSplit', 'skipInvalid', 'maxLength'],
+  Optimization: ['epochs', 'maxSteps', 'batchSize', 'gradAccum', 'lr', 'weightDecay', 'adamBetas', 'schedule', 'warmupSteps', 'maxGradNorm'],
+} as const;

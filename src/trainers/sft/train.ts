@@ -1,0 +1,96 @@
+// Supervised fine-tuning, top to bottom:
+//   1. load the model and its tokenizer
+//   2. read the data (text, prompt/completion, conversations, Dolly), tokenise with loss masks,
+//      hold out an eval split, optionally pack into full blocks
+//   3. train: next-token cross-entropy on the labelled tokens (sft/loss.ts), AdamW, schedule
+//   4. evaluate (loss and perplexity on the held-out split) and save a Hugging Face directory
+import type { Tensor } from '../../torch/tensor.js';
+import { manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
+import type { CausalLM } from '../../models/types.js';
+import { loadPretrained } from '../../models/index.js';
+import type { Tokenizer } from '../../tokenizers/tokenizer.js';
+import { SFT_FORMATS, collateSft, packSequences, readDataset, tokenizeSft, trainEvalSplit, type SftExample } from '../../data/index.js';
+import { prepareOutDir, saveFinalModel, TrainerError } from '../common/setup.js';
+import { runLoop } from '../common/loop.js';
+import { causalLmLoss } from './loss.js';
+import { sftConfig, type SFTConfig, type SFTConfigInput } from './config.js';
+
+export interface TrainerHooks {
+  /** Status lines (the CLI prints them); default: nowhere. */
+  onLog?: (line: string) => void;
+  /** Where the progress bar goes; default: none. */
+  progressStream?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export interface SFTResult {
+  model: CausalLM;
+  tokenizer: Tokenizer;
+  history: Record<string, number>[];
+  /** eval/loss and eval/perplexity of the final model (empty without an eval split). */
+  eval: Record<string, number>;
+  config: SFTConfig;
+}
+
+/** Mean loss and perplexity over examples, token-weighted, without gradients. */
+export function evaluateLm(model: CausalLM, examples: readonly SftExample[], padId: number, batchSize: number, dtype: 'float32' | 'bfloat16'): { loss: number; perplexity: number } {
+  let nll = 0;
+  let tokens = 0;
+  for (let i = 0; i < examples.length; i += batchSize) {
+    const r = noGrad(() =>
+      tidy(() => {
+        const b = collateSft(examples.slice(i, i + batchSize), padId);
+        const { loss, tokens: n } = causalLmLoss(model, b.inputIds, b.attentionMask, b.labels);
+        return { sum: (dtype === 'bfloat16' ? loss.float() : loss).item() * n, n };
+      }),
+    );
+    nll += r.sum;
+    tokens += r.n;
+  }
+  const loss = tokens > 0 ? nll / tokens : Number.NaN;
+  return { loss, perplexity: Math.exp(loss) };
+}
+
+export async function sft(input: SFTConfigInput, hooks: TrainerHooks = {}): Promise<SFTResult> {
+  const cfg = sftConfig.parse(input);
+  const say = hooks.onLog ?? ((): void => {});
+  const out = await prepareOutDir(cfg.out, cfg.resume);
+  manualSeed(cfg.seed);
+
+  // 1. model and tokenizer
+  const { model, tokenizer } = await loadPretrained(cfg.model);
+  try {
+    if (!tokenizer) throw new TrainerError(`${cfg.model} has no tokenizer files (tokenizer.json or vocab.json + merges.txt); SFT needs one to read text.`);
+    const maxLength = Math.min(cfg.maxLength, model.config.n_positions);
+
+    // 2. data: examples with loss masks, an eval split, packing
+    const ds = readDataset(cfg.data, { columns: cfg.columns, skipInvalid: cfg.skipInvalid, expectFormat: SFT_FORMATS });
+    if (ds.skipped > 0) say(`skipped ${ds.skipped} malformed rows of ${cfg.data}`);
+    const examples = tokenizeSft(ds.rows, tokenizer, { maxLength, appendEos: cfg.appendEos, completionOnly: cfg.completionOnlyLoss });
+    const { train, eval: held } = trainEvalSplit(examples, cfg.evalSplit, cfg.seed);
+    const trainSet = cfg.packing ? packSequences(train, maxLength) : train;
+    if (trainSet.length === 0) throw new TrainerError(`${cfg.data} gave no training examples after the eval split; add data or lower --eval-split.`);
+    const pad = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
+    say(`sft: ${trainSet.length} training ${cfg.packing ? `blocks of ${maxLength} tokens` : 'examples'}, ${held.length} held out (${ds.format} data)`);
+
+    // 3. train
+    const loop = await runLoop({
+      cfg, out, label: 'sft', trainSize: trainSet.length, models: { model }, params: model.parameters(), dropout: true,
+      progressStream: hooks.progressStream,
+      loss: (rows) => {
+        const batch = rows.map((i) => trainSet[i] as SftExample);
+        const b = collateSft(batch, pad);
+        const unpadded = batch.every((e) => e.inputIds.length === (batch[0] as SftExample).inputIds.length); // plain causal attention: the fast kernel
+        const { loss, tokens } = causalLmLoss(model, b.inputIds, unpadded ? null : b.attentionMask, b.labels);
+        return { loss, stats: { tokens: tensor(tokens) as Tensor } };
+      },
+      evaluate: held.length ? () => evaluateLm(model, held, pad, cfg.batchSize, cfg.dtype) : undefined,
+    });
+
+    // 4. save
+    await saveFinalModel(model, out, tokenizer, cfg);
+    return { model, tokenizer, history: loop.history, eval: loop.eval, config: cfg };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
