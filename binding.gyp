@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "rlhf_torch",
-      "sources": ["native/core.cc", "native/ops.cc"],
+      "sources": ["native/core.cc", "native/ops.cc", "native/fused.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node -p \"process.env.RLHF_TORCH_INCLUDES || ''\")"

@@ -374,6 +374,56 @@ RLHF_FN(ManualSeed) {
   RLHF_CATCH
 }
 
+// The default generators, in the order their states are packed: the CPU one, then each CUDA device's.
+static std::vector<at::Generator> DefaultGenerators() {
+  std::vector<at::Generator> gens{at::detail::getDefaultCPUGenerator()};
+  if (torch::cuda::is_available())
+    for (int64_t i = 0; i < (int64_t)torch::cuda::device_count(); i++) gens.push_back(at::globalContext().defaultGenerator(at::Device(at::kCUDA, (c10::DeviceIndex)i)));
+  return gens;
+}
+
+// getRngState(): every default generator's state in one uint8 tensor (torch.get_rng_state() followed
+// by torch.cuda.get_rng_state_all()), for resuming a run exactly.
+RLHF_FN(GetRngState) {
+  RLHF_TRY
+  std::vector<at::Tensor> parts;
+  for (auto& gen : DefaultGenerators()) {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    parts.push_back(gen.get_state().flatten());
+  }
+  return Wrap(info.Env(), at::cat(parts));
+  RLHF_CATCH
+}
+
+// setRngState(state): restores what getRngState() returned, on a machine with the same devices.
+RLHF_FN(SetRngState) {
+  RLHF_TRY
+  auto state = T(info, 0);
+  if (state.scalar_type() != at::kByte || state.dim() != 1)
+    throw std::invalid_argument("setRngState: expected the 1-D uint8 tensor getRngState() returns");
+  state = state.to(at::kCPU).contiguous();
+  auto gens = DefaultGenerators();
+  std::vector<int64_t> sizes;
+  int64_t total = 0;
+  for (auto& gen : gens) {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    sizes.push_back(gen.get_state().numel());
+    total += sizes.back();
+  }
+  if (state.numel() != total)
+    throw std::invalid_argument("setRngState: the state has " + std::to_string(state.numel()) + " bytes, but this process's generators (CPU + " +
+                                std::to_string(gens.size() - 1) + " CUDA) need " + std::to_string(total) +
+                                ": it was saved by a process with other devices or another libtorch");
+  int64_t offset = 0;
+  for (size_t k = 0; k < gens.size(); k++) {
+    std::lock_guard<std::mutex> lock(gens[k].mutex());
+    gens[k].set_state(state.narrow(0, offset, sizes[k]).clone());
+    offset += sizes[k];
+  }
+  return info.Env().Undefined();
+  RLHF_CATCH
+}
+
 // ---------------------------------------------------------------------------------------------
 // Autograd
 
@@ -519,6 +569,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("rand", Rand);
   EXPORT("randint", Randint);
   EXPORT("manualSeed", ManualSeed);
+  EXPORT("getRngState", GetRngState);
+  EXPORT("setRngState", SetRngState);
   EXPORT("setRequiresGrad", SetRequiresGrad);
   EXPORT("grad", Grad);
   EXPORT("setGrad", SetGrad);
@@ -539,6 +591,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("synchronize", Synchronize);
 #undef EXPORT
   RegisterOps(env, exports);
+  RegisterFused(env, exports);
   return exports;
 }
 

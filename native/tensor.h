@@ -55,5 +55,6 @@ int DtypeCode(at::ScalarType s);
   }
 
 void RegisterOps(Napi::Env env, Napi::Object exports);
+void RegisterFused(Napi::Env env, Napi::Object exports);  // fused.cc
 
 }  // namespace rlhf

@@ -1,7 +1,7 @@
 // `rlhf bench-models`: model directories side by side — size, memory, load time, speed, perplexity.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { checkModelDir } from './generate.js';
@@ -11,6 +11,8 @@ import { loadPretrained } from '../models/checkpoint.js';
 import type { CausalLM } from '../models/types.js';
 import { generate, prepareForInference, type GenerationDType } from '../generation/generate.js';
 import { tokenizerFor } from '../generation/text.js';
+import { samplingFields } from '../generation/config.js';
+import { ConfigError, helpText, resolveConfig } from '../config/schema-cli.js';
 
 /** The text measured when no --text is given: plain English prose, ~300 GPT-2 tokens. */
 export const DEFAULT_TEXT = `The history of the bicycle begins in the early nineteenth century, when inventors in Europe \
@@ -25,6 +27,16 @@ workers and students, and it changed daily life in towns and villages. Women in 
 movement, and the bicycle became a symbol of independence. Today there are more bicycles in the world than cars, and \
 many cities are building lanes and parking for them again, because they are quiet, cheap, healthy and clean.`;
 
+/** The options of `rlhf bench-models` (the model directories are its arguments). */
+export const benchModelsConfig = z.object({
+  text: z.string().min(1).optional().describe('the text for perplexity and the prompt (default: a paragraph built into rlhf)').meta({ metavar: 'FILE' }),
+  dtype: samplingFields().dtype,
+  promptTokens: z.int().min(1).default(128).describe('prompt length for the prefill measurement (at most n_positions/2)'),
+  newTokens: z.int().min(1).default(32).describe('tokens generated for the generation measurement'),
+  json: z.boolean().default(false).describe('print a JSON array instead of the table'),
+});
+export type BenchModelsConfig = z.infer<typeof benchModelsConfig>;
+
 const HELP = `rlhf bench-models — compare model directories side by side
 
 Usage:
@@ -36,25 +48,13 @@ prompt (prefill) tokens/s, generation tokens/s (batch 1, greedy, with the KV cac
 on a text — sliding windows of up to n_positions tokens with half a window of context, as Hugging
 Face's perplexity guide does.
 
-Options
-  --text FILE            the text for perplexity and the prompt (default: a paragraph built into rlhf)
-  --dtype D              float32 (default) or bfloat16 (weights cast once at load)
-  --prompt-tokens N      prompt length for the prefill measurement (default 128, at most n_positions/2)
-  --new-tokens N         tokens generated for the generation measurement (default 32)
-  --json                 print a JSON array instead of the table
+${helpText(benchModelsConfig)}
+Config file
+  --config FILE.yaml        options from a YAML file (keys are the long option names; flags override it)
 
 Example
   rlhf bench-models models/gpt2 models/tiny --text data/wiki.txt
 `;
-
-const OPTIONS = {
-  text: { type: 'string' },
-  dtype: { type: 'string' },
-  'prompt-tokens': { type: 'string' },
-  'new-tokens': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
 
 export interface ModelBench {
   model: string;
@@ -140,6 +140,7 @@ function generationSpeed(model: CausalLM, prompt: number[], newTokens: number): 
     const go = (n: number): number => {
       const r = generate(model, { inputIds: ids }, { greedy: true, maxNewTokens: n, eosTokenId: null });
       r.sequences.dispose();
+      r.responseMask.dispose();
       return r.timings.decodeTokensPerS;
     };
     go(Math.min(4, newTokens));
@@ -227,38 +228,30 @@ export const benchModels: Command = {
   summary: 'compare model directories: parameters, memory, load time, tokens/s, perplexity',
   help: HELP,
   async run(argv) {
-    let parsed;
+    let c: BenchModelsConfig;
+    let positionals: string[];
     try {
-      parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+      ({ config: c, positionals } = resolveConfig(benchModelsConfig, argv, { command: 'rlhf bench-models' }));
     } catch (err) {
-      throw new UsageError(`${(err as Error).message}. Run 'rlhf bench-models --help'.`);
+      throw err instanceof ConfigError ? new UsageError(err.message, { cause: err }) : err;
     }
-    const v = parsed.values;
-    if (parsed.positionals.length === 0) throw new UsageError(`give at least one model directory. Run 'rlhf bench-models --help'.`);
-    const dirs = parsed.positionals.map((d) => checkModelDir(d, 'bench-models'));
+    if (positionals.length === 0) throw new UsageError(`give at least one model directory. Run 'rlhf bench-models --help'.`);
+    const dirs = positionals.map((d) => checkModelDir(d, 'bench-models'));
     let text = DEFAULT_TEXT;
-    if (v.text !== undefined) {
+    if (c.text !== undefined) {
       try {
-        text = readFileSync(v.text, 'utf8');
+        text = readFileSync(c.text, 'utf8');
       } catch (err) {
-        throw new UsageError(`cannot read --text ${v.text}: ${(err as Error).message}`);
+        throw new UsageError(`cannot read --text ${c.text}: ${(err as Error).message}`);
       }
     }
-    const dtype = v.dtype === undefined || v.dtype === 'float32' || v.dtype === 'fp32' ? 'float32' : v.dtype === 'bfloat16' || v.dtype === 'bf16' ? 'bfloat16' : null;
-    if (dtype === null) throw new UsageError(`--dtype must be float32 or bfloat16 (got '${v.dtype}').`);
-    const count = (s: string | undefined, flag: string, dflt: number): number => {
-      if (s === undefined) return dflt;
-      const n = Number(s);
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a whole number ≥ 1 (got '${s}').`);
-      return n;
-    };
-    const opts = { dtype, promptTokens: count(v['prompt-tokens'], '--prompt-tokens', 128), newTokens: count(v['new-tokens'], '--new-tokens', 32) } as const;
+    const opts = { dtype: c.dtype, promptTokens: c.promptTokens, newTokens: c.newTokens } as const;
     const rows: ModelBench[] = [];
     for (const dir of dirs) {
-      if (!v.json) process.stderr.write(`measuring ${dir}…\n`);
+      if (!c.json) process.stderr.write(`measuring ${dir}…\n`);
       rows.push(await benchModel(dir, text, opts));
     }
-    process.stdout.write(v.json ? JSON.stringify(rows, null, 2) + '\n' : formatTable(rows));
+    process.stdout.write(c.json ? JSON.stringify(rows, null, 2) + '\n' : formatTable(rows));
     return 0;
   },
 };

@@ -1,9 +1,11 @@
 import type { Command } from './command.js';
-import { UsageError } from './command.js';
+import { isUserError, UsageError } from './command.js';
 // Each subcommand lives in its own file; add new ones to this list.
 import { benchModels } from './bench-models.js';
+import { demo } from './demo.js';
 import { doctor } from './doctor.js';
 import { dpo } from './dpo.js';
+import { evalCommand } from './eval.js';
 import { generate } from './generate.js';
 import { init } from './init.js';
 import { pipeline } from './pipeline.js';
@@ -14,8 +16,10 @@ import { studio } from './studio.js';
 
 const commands: Command[] = [
   benchModels,
+  demo,
   doctor,
   dpo,
+  evalCommand,
   generate,
   init,
   pipeline,
@@ -62,7 +66,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await cmd.run(rest);
   } catch (err) {
-    if (err instanceof UsageError || (err instanceof Error && err.name !== 'Error' && !process.env.RLHF_DEBUG)) {
+    // The error rule (command.ts): a named Error subclass is the user's to fix, one line and exit
+    // code 2; anything else is a bug and propagates, so Node prints its stack.
+    if (err instanceof UsageError || (isUserError(err) && !process.env.RLHF_DEBUG)) {
       process.stderr.write(`rlhf ${name}: ${err.message}\n`);
       return 2;
     }

@@ -2,17 +2,34 @@
 // the starting point for training from scratch.
 import { readdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
-import { manualSeed, noGrad, type FloatDType } from '../torch/index.js';
+import { manualSeed, noGrad } from '../torch/index.js';
 import { gpt2Tokenizer } from '../tokenizers/index.js';
 import { createCausalLM, savePretrained, type ModelConfig } from '../models/index.js';
-import { GPT2_DEFAULTS, ACTIVATIONS, type Activation, type GPT2Config } from '../models/gpt2.js';
+import { GPT2_DEFAULTS, ACTIVATIONS, type GPT2Config } from '../models/gpt2.js';
+import { ConfigError, helpText, resolveConfig } from '../config/schema-cli.js';
 import { GPT_NEO_DEFAULTS, resolveGPTNeoConfig, type AttentionType } from '../models/gpt-neo.js';
 
-/** A model that trains on a laptop CPU in minutes: ~16M parameters, 13M of them GPT-2's 50257-token embedding. */
-const DEFAULTS = { n_layer: 4, n_embd: 256, n_head: 4, n_positions: 256 } as const;
+/** The options of `rlhf init`: flags, --help, --config FILE.yaml and validation all come from here. */
+export const initConfig = z.object({
+  out: z.string().min(1).describe('where to write; must be empty or absent unless --force').meta({ metavar: 'DIR' }),
+  arch: z.enum(['gpt2', 'gpt-neo']).default('gpt2').describe('the architecture'),
+  // A model that trains on a laptop CPU in minutes: ~16M parameters, 13M of them GPT-2's 50257-token embedding.
+  nLayer: z.int().min(1).default(4).describe('transformer blocks'),
+  nEmbd: z.int().min(1).default(256).describe('hidden size; must be divisible by --n-head').meta({ metavar: 'C' }),
+  nHead: z.int().min(1).default(4).describe('attention heads').meta({ metavar: 'H' }),
+  nPositions: z.int().min(1).default(256).describe('longest sequence, the size of the position embedding').meta({ metavar: 'T' }),
+  nInner: z.int().min(1).nullable().default(null).describe('MLP width (4·n_embd when not given)'),
+  activation: z.enum(ACTIVATIONS).default('gelu_new').describe(`MLP activation: ${ACTIVATIONS.join(', ')}`).meta({ metavar: 'NAME' }),
+  windowSize: z.int().min(1).nullable().default(null).describe('gpt-neo only: how far local attention looks back (n_positions/2 when not given)').meta({ metavar: 'W' }),
+  vocab: z.enum(['gpt2']).default('gpt2').describe('the tokenizer and vocabulary (only GPT-2\'s, 50257 tokens, for now)'),
+  seed: z.int().min(0).default(0).describe('random seed of the initialisation: same seed, same weights'),
+  dtype: z.enum(['float32', 'bfloat16']).default('float32').describe('the dtype the weights are stored in'),
+  force: z.boolean().default(false).describe('write into a non-empty DIR, replacing the model files there'),
+});
+export type InitConfig = z.infer<typeof initConfig>;
 
 const HELP = `rlhf init — write a freshly initialised model directory (Hugging Face layout) to train from scratch
 
@@ -24,22 +41,11 @@ Writes DIR/config.json, DIR/model.safetensors, DIR/generation_config.json and th
 directory loads with rlhf (loadPretrained, every trainer's --model) and with transformers'
 AutoModelForCausalLM.from_pretrained(DIR). Weights are initialised as transformers does:
 N(0, 0.02), GPT-2's residual projections N(0, 0.02/√(2·n_layer)), LayerNorms 1 and 0.
+GPT-Neo layers alternate global and local attention, starting with global.
 
-Options
-  --out DIR            where to write (required); must be empty or absent unless --force
-  --arch NAME          gpt2 (default) or gpt-neo
-  --n-layer N          transformer blocks (default ${DEFAULTS.n_layer})
-  --n-embd C           hidden size (default ${DEFAULTS.n_embd}); must be divisible by --n-head
-  --n-head H           attention heads (default ${DEFAULTS.n_head})
-  --n-positions T      longest sequence, the size of the position embedding (default ${DEFAULTS.n_positions})
-  --n-inner N          MLP width (default 4·n_embd)
-  --activation NAME    ${ACTIVATIONS.join(', ')} (default gelu_new)
-  --window-size W      gpt-neo only: how far local-attention layers look back (default n_positions/2).
-                       Layers alternate global and local attention, starting with global.
-  --vocab gpt2         the tokenizer and vocabulary (only gpt2, 50257 tokens, for now)
-  --seed S             random seed of the initialisation (default 0): same seed, same weights
-  --dtype D            float32 (default) or bfloat16 — the dtype the weights are stored in
-  --force              write into a non-empty DIR, replacing the model files there
+${helpText(initConfig)}
+Config file
+  --config FILE.yaml        options from a YAML file (keys are the long option names; flags override it)
 
 The defaults (4 layers, 256 wide, 4 heads, 256 positions: ~16M parameters) train on a laptop CPU in
 minutes. GPT-2 small is --n-layer 12 --n-embd 768 --n-head 12 --n-positions 1024 (124M).
@@ -48,13 +54,6 @@ Examples
   rlhf init --out models/tiny
   rlhf init --arch gpt-neo --n-layer 6 --n-embd 384 --n-head 6 --window-size 64 --out models/neo-small
 `;
-
-function int(v: string | undefined, flag: string, fallback: number, min = 1): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be a whole number ≥ ${min} (got '${v}').`);
-  return n;
-}
 
 async function checkOut(out: string, force: boolean): Promise<void> {
   const st = await stat(out).catch(() => null);
@@ -73,56 +72,25 @@ export const init: Command = {
   summary: 'write a freshly initialised GPT-2 or GPT-Neo model directory (HF layout) to train from scratch',
   help: HELP,
   async run(argv: string[]): Promise<number> {
-    let values;
+    let c: InitConfig;
     try {
-      ({ values } = parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          out: { type: 'string' },
-          arch: { type: 'string' },
-          'n-layer': { type: 'string' },
-          'n-embd': { type: 'string' },
-          'n-head': { type: 'string' },
-          'n-positions': { type: 'string' },
-          'n-inner': { type: 'string' },
-          activation: { type: 'string' },
-          'window-size': { type: 'string' },
-          vocab: { type: 'string' },
-          seed: { type: 'string' },
-          dtype: { type: 'string' },
-          force: { type: 'boolean' },
-        },
-      }));
+      const r = resolveConfig(initConfig, argv, { command: 'rlhf init' });
+      if (r.positionals.length) throw new ConfigError(`unexpected argument '${r.positionals[0]}'; options start with --. Run 'rlhf init --help'.`);
+      c = r.config;
     } catch (err) {
-      throw new UsageError(`${(err as Error).message}. Run 'rlhf init --help'.`);
+      throw err instanceof ConfigError ? new UsageError(err.message, { cause: err }) : err;
     }
-    if (values.out === undefined) throw new UsageError(`--out DIR is required: where to write the model. Run 'rlhf init --help'.`);
-    const arch = values.arch ?? 'gpt2';
-    if (arch !== 'gpt2' && arch !== 'gpt-neo') throw new UsageError(`--arch must be gpt2 or gpt-neo (got '${arch}').`);
-    const vocab = values.vocab ?? 'gpt2';
-    if (vocab !== 'gpt2') throw new UsageError(`--vocab must be gpt2 (got '${vocab}'); other vocabularies: load a model directory that has its tokenizer instead.`);
-    const dtype = (values.dtype ?? 'float32') as FloatDType;
-    if (dtype !== 'float32' && dtype !== 'bfloat16') throw new UsageError(`--dtype must be float32 or bfloat16 (got '${values.dtype}').`);
-    const act = values.activation ?? 'gelu_new';
-    if (!(ACTIVATIONS as readonly string[]).includes(act)) throw new UsageError(`--activation must be one of ${ACTIVATIONS.join(', ')} (got '${act}').`);
-    const nLayer = int(values['n-layer'], '--n-layer', DEFAULTS.n_layer);
-    const nEmbd = int(values['n-embd'], '--n-embd', DEFAULTS.n_embd);
-    const nHead = int(values['n-head'], '--n-head', DEFAULTS.n_head);
-    const nPositions = int(values['n-positions'], '--n-positions', DEFAULTS.n_positions);
-    const nInner = values['n-inner'] === undefined ? null : int(values['n-inner'], '--n-inner', 0);
-    const seed = int(values.seed, '--seed', 0, 0);
+    const { arch, nLayer, nEmbd, nHead, nPositions, nInner, seed, dtype, activation: act } = c;
     if (nEmbd % nHead !== 0) throw new UsageError(`--n-embd ${nEmbd} is not divisible by --n-head ${nHead}; each head gets n_embd / n_head dimensions (e.g. --n-embd ${nHead * Math.max(1, Math.round(nEmbd / nHead))}).`);
-    if (arch === 'gpt2' && values['window-size'] !== undefined) throw new UsageError('--window-size is for --arch gpt-neo (GPT-2 has no local attention).');
-    const windowSize = int(values['window-size'], '--window-size', Math.max(1, Math.floor(nPositions / 2)));
+    if (arch === 'gpt2' && c.windowSize !== null) throw new UsageError('--window-size is for --arch gpt-neo (GPT-2 has no local attention).');
+    const windowSize = c.windowSize ?? Math.max(1, Math.floor(nPositions / 2));
 
     // The tokenizer truncates and pads to what the model takes, not to GPT-2's 1024.
     const tok = gpt2Tokenizer().withOptions({ modelMaxLength: nPositions });
     const ids = { vocab_size: tok.vocabSize, bos_token_id: tok.bosTokenId ?? 50256, eos_token_id: tok.eosTokenId ?? 50256 };
     let config: ModelConfig;
     if (arch === 'gpt2') {
-      config = { ...GPT2_DEFAULTS, ...ids, n_layer: nLayer, n_embd: nEmbd, n_head: nHead, n_positions: nPositions, n_inner: nInner, activation_function: act as Activation } satisfies GPT2Config;
+      config = { ...GPT2_DEFAULTS, ...ids, n_layer: nLayer, n_embd: nEmbd, n_head: nHead, n_positions: nPositions, n_inner: nInner, activation_function: act } satisfies GPT2Config;
     } else {
       // [["global", "local"], n/2] for an even depth, one more global layer at the end for an odd one.
       const types: [AttentionType[], number][] = [[['global', 'local'], Math.floor(nLayer / 2)]];
@@ -137,12 +105,12 @@ export const init: Command = {
         intermediate_size: nInner,
         window_size: windowSize,
         attention_types: types.filter(([, n]) => n > 0),
-        activation_function: act as Activation,
+        activation_function: act,
       });
     }
 
-    const out = resolve(values.out);
-    await checkOut(out, values.force ?? false);
+    const out = resolve(c.out);
+    await checkOut(out, c.force);
     manualSeed(seed);
     const model = createCausalLM(config);
     try {

@@ -12,7 +12,7 @@ import { EXPORT_FORMATS, exportRows, writeJsonl } from '../feedback/export.js';
 import type { ExportFormat, ExportOptions } from '../feedback/export.js';
 import { GenerationService } from '../feedback/generation-runner.js';
 import { parsePrompts, readItemsFile } from '../feedback/import-jsonl.js';
-import { parseTaskSpec } from '../feedback/schemas.js';
+import { GENERATION_DEFAULTS, parseTaskSpec } from '../feedback/schemas.js';
 import { startStudio } from '../feedback/server.js';
 import { taskStats } from '../feedback/stats.js';
 import { Store } from '../feedback/store.js';
@@ -61,7 +61,7 @@ Live generation (needs the model layer; runs here, the server can stay up)
     --model DIR          a model directory; twice for model A vs model B
     --name NAME          display name per --model (default: the folder name)
     --samples K          samples per prompt and model (pairwise with one model: 2)
-    --max-new-tokens N   (default 128)   --temperature T (0.8)   --top-p P   --seed S (0)   --batch-size B (8)
+    --max-new-tokens N   (default ${GENERATION_DEFAULTS.maxNewTokens})   --temperature T (${GENERATION_DEFAULTS.temperature})   --top-p P (off)   --seed S (${GENERATION_DEFAULTS.seed})   --batch-size B (${GENERATION_DEFAULTS.batchSize})
 
 Export (docs/studio.md has the exact shapes)
     --format trl         {"prompt","chosen","rejected"}                  (pairwise, ranking)

@@ -11,6 +11,11 @@
 // Field names are camelCase in TypeScript; on the command line they are kebab-case (`gradAccum` is
 // `--grad-accum`); in a YAML file any of camelCase, snake_case or kebab-case is accepted. Flags
 // override the file, which overrides the schema's defaults.
+//
+// A list field takes `--targets a,b` or `--targets a --targets b` (each use adds to the list). A
+// list of free text whose items may hold commas or spaces (stop strings) is marked
+// `.meta({ split: false })`: each use of its flag is one item, taken as written. `.meta({ metavar:
+// 'DIR' })` names a field's value in --help (default: by its type, N, X, VALUE…).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { LineCounter, parseDocument } from 'yaml';
@@ -32,6 +37,10 @@ export interface FieldInfo {
   hasDefault: boolean;
   optional: boolean;
   choices: readonly string[] | null;
+  /** List fields: whether one value is split at commas (false: `.meta({ split: false })`). */
+  split: boolean;
+  /** The value's name in --help, from `.meta({ metavar })`; null: by kind. */
+  metavar: string | null;
 }
 
 interface Def {
@@ -56,8 +65,13 @@ export function fieldInfo(key: string, schema: z.ZodType): FieldInfo {
   let hasDefault = false;
   let defaultValue: unknown;
   let optional = false;
+  let split: boolean | undefined;
+  let metavar: string | undefined;
   const description = schema.description ?? '';
   for (;;) {
+    const meta = z.globalRegistry.get(s);
+    if (split === undefined && typeof meta?.split === 'boolean') split = meta.split;
+    if (metavar === undefined && typeof meta?.metavar === 'string') metavar = meta.metavar;
     const d = defOf(s);
     if (d.type === 'default' || d.type === 'prefault') {
       hasDefault = true;
@@ -84,7 +98,7 @@ export function fieldInfo(key: string, schema: z.ZodType): FieldInfo {
   } else if (d.type === 'array') {
     kind = defOf(d.element as z.ZodType).type === 'number' ? 'number[]' : 'string[]';
   } else if (d.type === 'record') kind = 'record';
-  return { key, flag: `--${toKebab(key)}`, kind, description, defaultValue, hasDefault, optional, choices };
+  return { key, flag: `--${toKebab(key)}`, kind, description, defaultValue, hasDefault, optional, choices, split: split ?? true, metavar: metavar ?? null };
 }
 
 export function fieldsOf(schema: z.ZodObject): FieldInfo[] {
@@ -104,12 +118,13 @@ function formatDefault(f: FieldInfo): string {
 }
 
 function metavar(f: FieldInfo): string {
+  if (f.metavar !== null) return ` ${f.metavar}`;
   switch (f.kind) {
     case 'boolean': return '';
     case 'int': return ' N';
     case 'number': return ' X';
     case 'enum': return ` ${(f.choices ?? []).join('|')}`;
-    case 'string[]': return ' A,B,…';
+    case 'string[]': return f.split ? ' A,B,…' : ' TEXT';
     case 'number[]': return ' X,Y,…';
     case 'record': return ' K=V,…';
     default: return ' VALUE';
@@ -158,7 +173,9 @@ function parseValue(f: FieldInfo, raw: string, where: string): unknown {
       if (/^(true|1|yes|on)$/i.test(raw)) return true;
       if (/^(false|0|no|off)$/i.test(raw)) return false;
       return bad('true or false');
-    case 'string[]': return raw === '' ? [] : raw.split(',').map((s) => s.trim());
+    case 'string[]':
+      if (!f.split) return [raw];
+      return raw === '' ? [] : raw.split(',').map((s) => s.trim());
     case 'number[]': return raw === '' ? [] : raw.split(',').map((s) => {
       const n = Number(s);
       if (!Number.isFinite(n)) bad('a comma-separated list of numbers');
@@ -192,7 +209,10 @@ export interface ParsedArgs {
   configFile: string | null;
 }
 
-/** Parses argv against the schema's fields: `--flag VALUE`, `--flag=VALUE`, `--bool`, `--no-bool`. */
+/**
+ * Parses argv against the schema's fields: `--flag VALUE`, `--flag=VALUE`, `--bool`, `--no-bool`.
+ * A list flag given several times accumulates; any other flag given twice keeps the last value.
+ */
 export function parseFlags(schema: z.ZodObject, argv: readonly string[], command = 'rlhf'): ParsedArgs {
   const fields = new Map(fieldsOf(schema).map((f) => [f.flag, f]));
   const values: Record<string, unknown> = {};
@@ -228,18 +248,27 @@ export function parseFlags(schema: z.ZodObject, argv: readonly string[], command
       }
     }
     if (!f) {
-      const close = [...fields.keys()].filter((k) => editDistance(k, name) <= 2);
+      const close = closest([...fields.keys()], name);
       throw new ConfigError(`unknown option ${name}${close.length ? ` (did you mean ${close.join(' or ')}?)` : ''}. Run '${command} --help' for the list.`);
     }
     if (f.kind === 'boolean' && inline === undefined) {
       values[f.key] = true;
       continue;
     }
-    values[f.key] = parseValue(f, takeValue(), name);
+    const value = parseValue(f, takeValue(), name);
+    const prev = values[f.key];
+    values[f.key] = Array.isArray(prev) && Array.isArray(value) ? [...prev, ...value] : value;
     name = f.flag;
     inline = undefined;
   }
   return { values, positionals, configFile };
+}
+
+/** The candidates nearest to `word` (edit distance ≤ 2), for "did you mean". */
+function closest(candidates: string[], word: string, norm: (s: string) => string = (s) => s): string[] {
+  const scored = candidates.map((c) => [c, editDistance(norm(c), norm(word))] as const).filter(([, d]) => d <= 2);
+  const best = Math.min(...scored.map(([, d]) => d));
+  return scored.filter(([, d]) => d === best).map(([c]) => c);
 }
 
 function editDistance(a: string, b: string): number {
@@ -306,10 +335,10 @@ export function readYamlConfig(schema: z.ZodObject, file: string, opts: { sectio
     const line = lineOf(k);
     const at = line ? `${file}:${line}` : file;
     if (!f) {
-      const close = [...fields.keys()].filter((x) => editDistance(x.toLowerCase(), key.toLowerCase()) <= 2);
+      const close = closest([...fields.keys()], key, (x) => x.toLowerCase());
       throw new ConfigError(`${at}: unknown key '${k}'${close.length ? ` (did you mean '${close.join("' or '")}'?)` : ''}. The keys are the long option names of --help.`);
     }
-    values[key] = f.kind === 'string[]' && typeof v === 'string' ? v.split(',').map((s) => s.trim()) : f.kind === 'record' && typeof v === 'string' ? parseValue(f, v, k) : v;
+    values[key] = (f.kind === 'string[]' || f.kind === 'record') && typeof v === 'string' ? parseValue(f, v, k) : v;
   }
   return { file, values, lineOf: (key) => lineOf(key) ?? lineOf(toKebab(key)) ?? lineOf(key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)) };
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Issue } from './errors.js';
 import { InvalidInputError } from './errors.js';
 import { DEFAULT_DIMENSIONS, TASK_KINDS } from './types.js';
+import { SAMPLING_DEFAULTS } from '../generation/config.js';
 
 /** Upper bounds on what one request or one imported line may carry. */
 export const LIMITS = {
@@ -169,6 +170,19 @@ export const editSubmissionSchema = z
 
 // ---- generation and people --------------------------------------------------------------------
 
+/**
+ * Defaults of live generation. The length is the library's (SAMPLING_DEFAULTS, as in `rlhf generate`)
+ * and top-p is off unless given, as there. Two are the studio's own: temperature 0.8 for the samples
+ * annotators compare (the web form's value too), and seed 0 rather than unseeded, because each batch
+ * of a task is seeded from it (seed + sample and item offsets), so a task's items are reproducible.
+ */
+export const GENERATION_DEFAULTS = {
+  maxNewTokens: SAMPLING_DEFAULTS.maxNewTokens,
+  temperature: 0.8,
+  seed: 0,
+  batchSize: 8,
+} as const;
+
 export const generationRequestSchema = z
   .object({
     task: taskSpecSchema,
@@ -176,11 +190,11 @@ export const generationRequestSchema = z
     modelNames: z.array(modelName).max(2).optional(),
     prompts: z.array(text.min(1, 'a prompt is empty')).min(1).max(LIMITS.items),
     samples: z.int().min(1).max(LIMITS.rankingMax).optional(),
-    maxNewTokens: z.int().min(1).max(4096).default(128),
-    temperature: z.number().min(0).max(5).default(0.8),
+    maxNewTokens: z.int().min(1).max(4096).default(GENERATION_DEFAULTS.maxNewTokens),
+    temperature: z.number().min(0).max(5).default(GENERATION_DEFAULTS.temperature),
     topP: z.number().gt(0).max(1).optional(),
-    seed: z.int().min(0).default(0),
-    batchSize: z.int().min(1).max(256).default(8),
+    seed: z.int().min(0).default(GENERATION_DEFAULTS.seed),
+    batchSize: z.int().min(1).max(256).default(GENERATION_DEFAULTS.batchSize),
   })
   .strict();
 export type GenerationRequest = z.output<typeof generationRequestSchema>;

@@ -16,7 +16,7 @@
 //    maxNewTokens is reached.
 // Sampling inverts the CDF with one uniform per row (sample.ts) instead of torch.multinomial.
 import type { Tensor } from '../torch/tensor.js';
-import { F, full, keep, manualSeed, noGrad, ones, tensor, tidy, zeros, arange, buildInfo, getNumThreads, setNumThreads } from '../torch/index.js';
+import { full, keep, manualSeed, noGrad, ones, tensor, tidy, zeros, arange, buildInfo, getNumThreads, setNumThreads } from '../torch/index.js';
 import type { CausalLM, ForwardOptions, KVCache } from '../models/types.js';
 import { Conv1D } from '../models/gpt2.js';
 import type { Decodes } from '../tokenizers/stream.js';
@@ -24,6 +24,7 @@ import { penalizeSeen, seenTokens, topK as topKFilter, topP as topPFilter } from
 import type { FinishReason } from './stopping.js';
 import { StoppingCriteria } from './stopping.js';
 import { sampleCategorical } from './sample.js';
+import { SAMPLING_DEFAULTS } from './config.js';
 
 export type GenerationDType = 'float32' | 'bfloat16';
 
@@ -110,6 +111,14 @@ export interface GenerateOutput {
   sequences: Tensor;
   /** Per row, the generated ids up to and including its EOS or stop-string token. */
   responseIds: number[][];
+  /** Per row, how many of the generated columns of `sequences` are real (the length of responseIds[b]). */
+  responseLengths: number[];
+  /**
+   * (B, steps) int64: 1 for the generated tokens up to and including each row's EOS, 0 for the
+   * padding after it — so a real EOS is never confused with padding (the padding id is often the
+   * EOS id). The caller owns it, as `sequences`.
+   */
+  responseMask: Tensor;
   /** Per row, log softmax(logits / T) of each id in responseIds (T = 1 when greedy), before top-k/top-p/repetition penalty. */
   logprobs: number[][];
   finishReason: FinishReason[];
@@ -132,17 +141,18 @@ interface Resolved {
   pad: number;
 }
 
+// Options not given take SAMPLING_DEFAULTS (config.ts), the same defaults as `rlhf generate`.
 function resolveOptions(model: CausalLM, o: GenerateOptions): Resolved {
-  const maxNewTokens = o.maxNewTokens ?? 64;
+  const maxNewTokens = o.maxNewTokens ?? SAMPLING_DEFAULTS.maxNewTokens;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new GenerationConfigError(`maxNewTokens must be a positive integer, got ${maxNewTokens}`);
-  const t = o.temperature ?? 1;
+  const t = o.temperature ?? SAMPLING_DEFAULTS.temperature;
   if (!(t >= 0) || !Number.isFinite(t)) throw new GenerationConfigError(`temperature must be ≥ 0 (0 = greedy), got ${t}`);
-  const greedy = o.greedy === true || t === 0;
-  const topK = o.topK ?? null;
+  const greedy = (o.greedy ?? SAMPLING_DEFAULTS.greedy) || t === 0;
+  const topK = o.topK ?? SAMPLING_DEFAULTS.topK;
   if (topK !== null && (!Number.isInteger(topK) || topK < 1)) throw new GenerationConfigError(`topK must be a positive integer, got ${topK}`);
-  const topP = o.topP ?? null;
+  const topP = o.topP ?? SAMPLING_DEFAULTS.topP;
   if (topP !== null && !(topP > 0 && topP <= 1)) throw new GenerationConfigError(`topP must be in (0, 1], got ${topP}`);
-  const repetitionPenalty = o.repetitionPenalty ?? 1;
+  const repetitionPenalty = o.repetitionPenalty ?? SAMPLING_DEFAULTS.repetitionPenalty;
   if (!(repetitionPenalty > 0) || !Number.isFinite(repetitionPenalty)) throw new GenerationConfigError(`repetitionPenalty must be > 0 (1 = off), got ${repetitionPenalty}`);
   const V = model.config.vocab_size;
   const isId = (id: number): boolean => Number.isInteger(id) && id >= 0 && id < V;
@@ -161,35 +171,14 @@ function resolveOptions(model: CausalLM, o: GenerateOptions): Resolved {
 
 // ---- the LM head on the last position only ---------------------------------------------------------
 
-// For architectures whose head is known (a bias-free linear map tied to, or stored as, a weight
-// with Hugging Face's name), the prefill applies it to the last position only: a (B, C)·(C, V)
-// product instead of (B·T, C)·(C, V) — for GPT-2 small and a 32-token prompt, 32× less head work.
-const HEAD_KNOWN = new Set(['gpt2', 'gpt_neo']);
-const headCache = new WeakMap<CausalLM, Tensor | null>();
-
-function headWeight(model: CausalLM): Tensor | null {
-  if (headCache.has(model)) return headCache.get(model) ?? null;
-  let w: Tensor | null = null;
-  if (HEAD_KNOWN.has(model.config.model_type)) {
-    const sd = model.stateDict();
-    const tied = (model.config as { tie_word_embeddings?: boolean }).tie_word_embeddings !== false;
-    const cand = sd.get('lm_head.weight') ?? (tied ? sd.get('transformer.wte.weight') : undefined);
-    const C = model.config.n_embd;
-    if (cand && !sd.has('lm_head.bias') && cand.ndim === 2 && cand.size(0) === model.config.vocab_size && cand.size(1) === C) w = cand;
-  }
-  headCache.set(model, w);
-  return w;
-}
+// The prefill applies the LM head to the last position only: a (B, C)·(C, V) product instead of
+// (B·T, C)·(C, V) — for GPT-2 small and a 32-token prompt, 32× less head work.
 
 /** Next-token logits at the last position, (B, V). */
 function lastLogits(model: CausalLM, ids: Tensor, opts: ForwardOptions): Tensor {
   const T = ids.size(1);
-  const w = headWeight(model);
-  if (w) {
-    const h = model.forwardHidden(ids, opts); // (B, T, C)
-    return F.linear(T === 1 ? h.squeeze(1) : h.select(1, T - 1), w); // (B, V)
-  }
-  return model.forward(ids, opts).logits.select(1, T - 1); // (B, V)
+  const h = model.forwardHidden(ids, opts); // (B, T, C)
+  return model.lmHead(T === 1 ? h.squeeze(1) : h.select(1, T - 1)); // (B, V)
 }
 
 // ---- weights for decoding: dtype and layout --------------------------------------------------------
@@ -268,11 +257,11 @@ export function prepareForInference<M extends CausalLM>(model: M, opts: { dtype?
   if (opts.dtype && weightDType(model) !== opts.dtype) model.to(opts.dtype);
   noGrad(() => {
     for (const w of rowMajorConvWeights(model)) {
-      const contiguousT = w.T.contiguous(); // (out, in) row-major
+      const view = w.T; // (out, in) view
+      const contiguousT = view.contiguous(); // (out, in) row-major
       const columnMajor = contiguousT.T; // (in, out) view
       w.setData_(columnMajor);
-      contiguousT.dispose();
-      columnMajor.dispose();
+      for (const t of [view, contiguousT, columnMajor]) t.dispose();
     }
   });
   model.eval();
@@ -457,6 +446,8 @@ function decodeLoop(
     const lpFlat = logprobs.toFlatArray();
     const lps = responseIds.map((r, b) => lpFlat.slice(b * N, b * N + r.length));
     const out = tidy(() => sequences.narrow(1, 0, T + steps).contiguous()); // (B, T+steps)
+    const responseLengths = responseIds.map((r) => r.length);
+    const responseMask = tensor(responseLengths.map((n) => Array.from({ length: steps }, (_, t) => (t < n ? 1 : 0))), { dtype: 'int64', shape: [B, steps] }); // (B, steps)
     const promptTokens = promptLens.reduce((a, b) => a + b, 0);
     const generatedTokens = responseIds.reduce((a, r) => a + r.length, 0);
     const prefillMs = t1 - t0;
@@ -464,6 +455,8 @@ function decodeLoop(
     return {
       sequences: out,
       responseIds,
+      responseLengths,
+      responseMask,
       logprobs: lps,
       finishReason: stopping.finishReason.map((r) => r ?? 'length'),
       timings: {

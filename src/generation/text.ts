@@ -59,6 +59,7 @@ export function generateText(model: CausalLM, tokenizer: Tokenizer, prompts: rea
         onToken: onToken ? (e) => onToken({ ...e, row: e.row + first }) : undefined,
       });
       r.sequences.dispose();
+      r.responseMask.dispose();
       opts.onBatch?.(r.timings, first);
       for (let b = 0; b < chunk.length; b++) {
         const tokens = r.responseIds[b] as number[];

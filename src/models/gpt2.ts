@@ -245,8 +245,16 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
 
   forward(inputIds: Tensor, opts: ForwardOptions = {}): ForwardOutput {
     const hidden = this.transformer.forward(inputIds, opts); // (B, T, C)
-    const logits = F.linear(hidden, (this.lm_head ?? this.transformer.wte).weight); // (B, T, V)
+    const logits = this.lmHead(hidden); // (B, T, V)
     return opts.outputHidden ? { logits, hidden } : { logits };
+  }
+
+  outputEmbeddings(): Tensor {
+    return (this.lm_head ?? this.transformer.wte).weight; // (V, C)
+  }
+
+  lmHead(hidden: Tensor): Tensor {
+    return F.linear(hidden, this.outputEmbeddings()); // (…, C) → (…, V)
   }
 
   createCache(batchSize: number, maxLength: number, opts: { dtype?: 'float32' | 'bfloat16' } = {}): KVCache {

@@ -42,4 +42,5 @@ export { parseConfig, readConfig, configToJson, generationConfigJson, SUPPORTED_
 export type { ModelConfig, ParsedConfig, ConfigJsonOptions } from './config.js';
 export { loadPretrained, loadScalarModel, savePretrained, createCausalLM, architectureOf } from './checkpoint.js';
 export type { LoadOptions, Loaded, LoadedScalar, SaveOptions } from './checkpoint.js';
+export { copyModel } from './clone.js';
 export { CheckpointError, ConfigError } from './errors.js';

@@ -56,6 +56,14 @@ export interface CausalLM extends Module {
   forward(inputIds: Tensor, opts?: ForwardOptions): ForwardOutput;
   /** Hidden states only (no LM head), (B, T, C): what reward/value heads use. */
   forwardHidden(inputIds: Tensor, opts?: ForwardOptions): Tensor;
+  /**
+   * The LM head's weight (V, C) — the token embedding wte when tied, else lm_head's own — so that
+   * logits = hidden·Wᵀ. Trainers pass it to F.linearLogProbs / F.linearCrossEntropy to score chosen
+   * positions without the (B, T, V) logits. The tensor is the model's parameter, not a copy.
+   */
+  outputEmbeddings(): Tensor;
+  /** The LM head on any hidden states: (…, C) → (…, V) logits. */
+  lmHead(hidden: Tensor): Tensor;
   /** A cache sized for this model: batch B, up to maxLength positions, in the given dtype. */
   createCache(batchSize: number, maxLength: number, opts?: { dtype?: 'float32' | 'bfloat16' }): KVCache;
 }

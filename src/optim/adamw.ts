@@ -7,8 +7,9 @@
 // PyTorch's for any number of parameters.
 import type { Tensor } from '../torch/tensor.js';
 import { native } from '../torch/native.js';
-import { keep, tidy, zerosLike } from '../torch/index.js';
+import { keep, noGrad, tidy, zerosLike } from '../torch/index.js';
 import { type ParamGroupSpec, type ParamGroup, normalizeGroups } from './param-groups.js';
+import { type OptimizerStateDict, checkNoExtraTensors, checkStateMeta, groupsMeta, indexedParams, stateTensor, OptimizerStateError } from './state-dict.js';
 
 export interface AdamWConfig {
   /** Learning rate. */
@@ -78,6 +79,57 @@ export class AdamW {
   /** Sets the learning rate of every group (schedules call this). */
   setLr(lr: number): void {
     for (const g of this.groups) g.config.lr = lr * g.lrScale;
+  }
+
+  /**
+   * The moments and step counts by parameter index (`state.<i>.exp_avg`, `state.<i>.exp_avg_sq`,
+   * meta.state[i].step) and each group's hyper-parameters, as torch.optim.AdamW.state_dict(). The
+   * tensors are the optimizer's own: save them (saveStateDict), do not dispose them.
+   */
+  stateDict(): OptimizerStateDict<AdamWConfig> {
+    const tensors = new Map<string, Tensor>();
+    const state: Record<string, Record<string, number>> = {};
+    indexedParams(this.groups).forEach((p, i) => {
+      const s = this.state.get(p);
+      if (!s) return;
+      tensors.set(`state.${i}.exp_avg`, s.m);
+      tensors.set(`state.${i}.exp_avg_sq`, s.v);
+      state[i] = { step: s.step };
+    });
+    return { tensors, meta: { optimizer: 'AdamW', numParams: indexedParams(this.groups).length, groups: groupsMeta(this.groups), state } };
+  }
+
+  /**
+   * Copies a stateDict() (possibly read back from disk) into this optimizer, built over the same
+   * parameters in the same groups. Everything is checked before anything changes; the given tensors
+   * stay the caller's.
+   */
+  loadStateDict(sd: { tensors: Map<string, Tensor>; meta: unknown }): void {
+    const meta = checkStateMeta('AdamW', sd.meta, this.groups);
+    const params = indexedParams(this.groups);
+    const plan: { p: Tensor; step: number; m: Tensor; v: Tensor }[] = [];
+    const used = new Set<string>();
+    for (const [key, s] of Object.entries(meta.state)) {
+      const i = Number(key);
+      const step = s.step;
+      if (typeof step !== 'number' || !Number.isInteger(step) || step < 0) throw new OptimizerStateError(`AdamW.loadStateDict: parameter ${i} has step ${JSON.stringify(step ?? null)}, expected a count ≥ 0`);
+      const p = params[i] as Tensor;
+      const [mk, vk] = [`state.${i}.exp_avg`, `state.${i}.exp_avg_sq`];
+      plan.push({ p, step, m: stateTensor('AdamW', sd.tensors, mk, p), v: stateTensor('AdamW', sd.tensors, vk, p) });
+      used.add(mk).add(vk);
+    }
+    checkNoExtraTensors('AdamW', sd.tensors, used);
+    this.dispose();
+    noGrad(() => {
+      for (const { p, step, m, v } of plan) {
+        this.state.set(p, { step, m: keep(zerosLike(p)).copy_(m), v: keep(zerosLike(p)).copy_(v) });
+      }
+    });
+    meta.groups.forEach((g, k) => {
+      const group = this.groups[k] as ParamGroup<AdamWConfig>;
+      group.config = { ...group.config, ...structuredClone(g.config) };
+      group.lrScale = g.lrScale;
+    });
   }
 
   dispose(): void {

@@ -41,6 +41,19 @@ export class LRScheduler {
     this.optimizer.setLr(lr);
     return lr;
   }
+  /** The position in the schedule, for exact resume (JSON). The schedule and base lr come from the constructor. */
+  stateDict(): { step: number; baseLr: number } {
+    return { step: this.#step, baseLr: this.baseLr };
+  }
+  /** Moves to a saved position and sets the optimizer's lr for it. */
+  loadStateDict(sd: unknown): void {
+    const step = (sd as { step?: unknown } | null)?.step;
+    if (typeof step !== 'number' || !Number.isInteger(step) || step < 0) {
+      throw new Error(`LRScheduler.loadStateDict: expected { step: integer ≥ 0 } as stateDict() returns, got ${JSON.stringify(sd ?? null)}`);
+    }
+    this.#step = step;
+    this.optimizer.setLr(this.baseLr * this.schedule(step));
+  }
   get lastLr(): number {
     return this.baseLr * this.schedule(this.#step);
   }

@@ -4,8 +4,9 @@
 //   g ← g + μ·b if nesterov, else b
 //   θ ← θ − lr·g
 import type { Tensor } from '../torch/tensor.js';
-import { keep, noGrad, tidy } from '../torch/index.js';
+import { keep, noGrad, tidy, zerosLike } from '../torch/index.js';
 import { type ParamGroupSpec, type ParamGroup, normalizeGroups } from './param-groups.js';
+import { type OptimizerStateDict, checkNoExtraTensors, checkStateMeta, groupsMeta, indexedParams, stateTensor } from './state-dict.js';
 
 export interface SGDConfig {
   lr: number;
@@ -54,6 +55,46 @@ export class SGD {
 
   setLr(lr: number): void {
     for (const g of this.groups) g.config.lr = lr * g.lrScale;
+  }
+
+  /**
+   * The momentum buffers by parameter index (`state.<i>.momentum_buffer`) and each group's
+   * hyper-parameters, as torch.optim.SGD.state_dict(). The tensors are the optimizer's own.
+   */
+  stateDict(): OptimizerStateDict<SGDConfig> {
+    const tensors = new Map<string, Tensor>();
+    const state: Record<string, Record<string, number>> = {};
+    indexedParams(this.groups).forEach((p, i) => {
+      const b = this.buffers.get(p);
+      if (!b) return;
+      tensors.set(`state.${i}.momentum_buffer`, b);
+      state[i] = {};
+    });
+    return { tensors, meta: { optimizer: 'SGD', numParams: indexedParams(this.groups).length, groups: groupsMeta(this.groups), state } };
+  }
+
+  /** Copies a stateDict() into this optimizer (same parameters, same groups); checks everything first. */
+  loadStateDict(sd: { tensors: Map<string, Tensor>; meta: unknown }): void {
+    const meta = checkStateMeta('SGD', sd.meta, this.groups);
+    const params = indexedParams(this.groups);
+    const plan: [Tensor, Tensor][] = [];
+    const used = new Set<string>();
+    for (const key of Object.keys(meta.state)) {
+      const p = params[Number(key)] as Tensor;
+      const k = `state.${key}.momentum_buffer`;
+      plan.push([p, stateTensor('SGD', sd.tensors, k, p)]);
+      used.add(k);
+    }
+    checkNoExtraTensors('SGD', sd.tensors, used);
+    this.dispose();
+    noGrad(() => {
+      for (const [p, b] of plan) this.buffers.set(p, keep(zerosLike(p)).copy_(b));
+    });
+    meta.groups.forEach((g, k) => {
+      const group = this.groups[k] as ParamGroup<SGDConfig>;
+      group.config = { ...group.config, ...structuredClone(g.config) };
+      group.lrScale = g.lrScale;
+    });
   }
 
   dispose(): void {

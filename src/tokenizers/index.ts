@@ -39,5 +39,7 @@ export type { PadOptions } from './padding.js';
 export { loadTokenizer } from './load.js';
 export type { LoadTokenizerOptions } from './load.js';
 export { saveTokenizer } from './save.js';
+export { learnByteLevelBpe, trainByteLevelBpe } from './train-bpe.js';
+export type { TrainBpeOptions } from './train-bpe.js';
 export { toTokenizerJson } from './tokenizer-json.js';
 export { ChatTemplateError, TokenizerError, TokenizerFileError } from './errors.js';

@@ -1,7 +1,7 @@
 // Making tensors: from JavaScript data, constants, ranges and random numbers.
 import { native } from './native.js';
 import { type DType, type AnyTypedArray, dtypeCode, dtypeOfTypedArray } from './dtype.js';
-import { Tensor, wrapHandle, type Device, type NestedArray } from './tensor.js';
+import { Tensor, wrapHandle, failOp, type Device, type NestedArray } from './tensor.js';
 import { TorchError } from './errors.js';
 
 export interface CreateOptions {
@@ -139,6 +139,22 @@ export function randint(low: number, high: number, shape: number[], opts: Create
 /** Seeds libtorch's generators (CPU and every CUDA device): same seed, same samples. */
 export function manualSeed(seed: number): void {
   native.manualSeed(seed);
+}
+/**
+ * The state of libtorch's default generators as one 1-D uint8 tensor: the CPU generator's, then
+ * each CUDA device's (torch.get_rng_state() + torch.cuda.get_rng_state_all()). Save it with a
+ * checkpoint and pass it to setRngState() to resume a run with the same random draws.
+ */
+export function getRngState(): Tensor {
+  return wrapHandle('getRngState', [], () => native.getRngState());
+}
+/** Restores what getRngState() returned (in a process with the same devices). */
+export function setRngState(state: Tensor): void {
+  try {
+    native.setRngState(state.handle);
+  } catch (err) {
+    failOp('setRngState', [state], err);
+  }
 }
 
 /** Concatenates along an existing dim. */

@@ -35,6 +35,8 @@ export interface NativeAddon {
   rand(shape: Ns, dtype: N, device: string): H;
   randint(low: N, high: N, shape: Ns, dtype: N, device: string): H;
   manualSeed(seed: N): void;
+  getRngState(): H;
+  setRngState(state: H): void;
   setRequiresGrad(h: H, v: B): void;
   grad(h: H): H | null;
   setGrad(h: H, g: OptH): void;
@@ -111,6 +113,9 @@ export interface NativeAddon {
   uniform_(a: H, lo: N, hi: N): void; normal_(a: H, mean: N, std: N): void; narrowCopy_(dst: H, dim: N, start: N, src: H): void;
   adamwStep(p: Hs, g: Hs, m: Hs, v: Hs, lr: N, b1: N, b2: N, eps: N, wd: N, step: N): void;
   globalNorm(hs: Hs): H; mulListByTensor_(hs: Hs, s: H): void; setData_(t: H, src: H): void;
+  // fused (native/fused.cc)
+  linearLogProbs(hidden: H, weight: H, targets: H, temperature: N, chunkRows: N, withEntropy: B, ignoreIndex: N): H[];
+  linearCrossEntropy(hidden: H, weight: H, targets: H, chunkRows: N, ignoreIndex: N, mean: B): H;
 }
 
 function load(): NativeAddon {

@@ -64,3 +64,26 @@ test('YAML: any key spelling, flags override, errors name file and line', () => 
   writeFileSync(file, 'model: [\n');
   assert.throws(() => resolveConfig(schema, ['--config', file]), /not valid YAML/);
 });
+
+test('a list flag given several times accumulates; one use still splits at commas; other flags keep the last value', () => {
+  const base = ['--model', 'm'];
+  assert.deepEqual(resolveConfig(schema, [...base, '--targets', 'x,y']).config.targets, ['x', 'y']);
+  assert.deepEqual(resolveConfig(schema, [...base, '--targets', 'x', '--targets=y, z']).config.targets, ['x', 'y', 'z']);
+  assert.equal(resolveConfig(schema, [...base, '--lr', '0.1', '--lr', '0.2']).config.lr, 0.2);
+  // .meta({ split: false }): each use is one item, as written (commas, spaces, newlines kept)
+  const stops = z.object({ stop: z.array(z.string()).default([]).describe('stop strings').meta({ split: false }) });
+  assert.deepEqual(resolveConfig(stops, ['--stop', 'a, b', '--stop', '\n', '--stop', ',']).config.stop, ['a, b', '\n', ',']);
+  assert.deepEqual(resolveConfig(stops, ['--stop', 'x,y']).config.stop, ['x,y']);
+  assert.match(helpText(stops), /--stop TEXT +stop strings/);
+  const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+  const file = join(dir, 'c.yaml');
+  writeFileSync(file, 'stop: "x,y"\n');
+  assert.deepEqual(resolveConfig(stops, ['--config', file]).config.stop, ['x,y']);
+  assert.deepEqual(resolveConfig(stops, ['--config', file, '--stop', 'z']).config.stop, ['z'], 'flags replace the file\'s list');
+});
+
+test('.meta({ metavar }) names the value in --help', () => {
+  const s = z.object({ out: z.string().describe('where to write').meta({ metavar: 'DIR' }), n: z.int().default(1).describe('count') });
+  assert.match(helpText(s), /--out DIR +where to write \(required\)/);
+  assert.match(helpText(s), /--n N +count \(default 1\)/);
+});

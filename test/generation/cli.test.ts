@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { savePretrained } from '../../src/models/checkpoint.js';
 import { gpt2Tokenizer } from '../../src/tokenizers/index.js';
-import { generate } from '../../src/cli/generate.js';
+import { generate, generateConfig } from '../../src/cli/generate.js';
+import { resolveConfig } from '../../src/config/schema-cli.js';
+import { SAMPLING_DEFAULTS } from '../../src/generation/config.js';
+import { generationRequestSchema } from '../../src/feedback/schemas.js';
 import { UsageError } from '../../src/cli/command.js';
 import { benchModel, benchModels, DEFAULT_TEXT, formatTable, perplexity } from '../../src/cli/bench-models.js';
 import { generateText, loadForGeneration } from '../../src/generation/index.js';
@@ -65,18 +68,33 @@ test('generate --prompts FILE.jsonl --json prints one JSON line per prompt', () 
 test('generate explains bad input: missing model dir, bad JSONL line, bad flags', async () => {
   const fails = async (argv: string[], re: RegExp) => assert.rejects(generate.run(argv), (e: unknown) => e instanceof UsageError && re.test(e.message));
   await fails(['--model', join(root, 'nope'), '--prompt', 'x'], /does not exist; create one with 'rlhf init/);
-  await fails(['--prompt', 'x'], /--model DIR is required/);
+  await fails(['--prompt', 'x'], /--model is required/);
   await fails(['--model', dir], /give --prompt TEXT or --prompts FILE.jsonl/);
   const file = join(root, 'bad.jsonl');
   writeFileSync(file, '{"prompt": "ok"}\n{"text": "no prompt"}\n');
   await fails(['--model', dir, '--prompts', file], /bad\.jsonl:2: expected an object with a string "prompt"/);
   writeFileSync(file, '{"prompt": "ok"}\n\n{"prompt": "x",\n');
   await fails(['--model', dir, '--prompts', file], /bad\.jsonl:3: not valid JSON/);
-  await fails(['--model', dir, '--prompt', 'x', '--top-p', '2'], /--top-p must be a number in \(0, 1\]/);
+  await fails(['--model', dir, '--prompt', 'x', '--top-p', '2'], /--top-p: Too big: expected number to be <=1 \(got 2\)/);
   await fails(['--model', dir, '--prompt', 'x', '--greedy', '--temperature', '0.5'], /--greedy .* cannot be combined/);
-  await fails(['--model', dir, '--prompt', 'x', '--dtype', 'fp8'], /--dtype must be float32 or bfloat16/);
-  await fails(['--model', dir, '--prompt', 'x', '--bogus'], /Unknown option '--bogus'/);
-  assert.match(generate.help, /--max-new-tokens N/);
+  await fails(['--model', dir, '--prompt', 'x', '--dtype', 'fp8'], /--dtype: Invalid option: expected one of "float32"\|"bfloat16"/);
+  await fails(['--model', dir, '--prompt', 'x', '--bogus'], /unknown option --bogus/);
+  await fails(['--model', dir, '--prompt', 'x', 'extra'], /unexpected argument 'extra'/);
+  assert.match(generate.help, /--max-new-tokens N +most tokens to generate per prompt \(default 64\)/);
+});
+
+test('generate options come from one schema: the library, CLI and studio share the sampling defaults; --stop repeats; --config FILE.yaml', () => {
+  assert.equal(SAMPLING_DEFAULTS.maxNewTokens, 64);
+  const base = ['--model', dir, '--prompt', 'x'];
+  const { config } = resolveConfig(generateConfig, base);
+  for (const k of Object.keys(SAMPLING_DEFAULTS) as (keyof typeof SAMPLING_DEFAULTS)[]) assert.equal(config[k], SAMPLING_DEFAULTS[k], k);
+  assert.equal(generationRequestSchema.parse({ task: { name: 't', kind: 'pairwise' }, models: ['m'], prompts: ['p'] }).maxNewTokens, SAMPLING_DEFAULTS.maxNewTokens);
+  // each --stop is one stop string, commas and newlines kept
+  assert.deepEqual(resolveConfig(generateConfig, [...base, '--stop', 'a, b', '--stop', '\n']).config.stop, ['a, b', '\n']);
+  const file = join(root, 'gen.yaml');
+  writeFileSync(file, 'max_new_tokens: 5\ntop-p: 0.5\nstop: ["Q:", "\\n"]\n');
+  const fromFile = resolveConfig(generateConfig, ['--config', file, ...base, '--max-new-tokens', '7']).config;
+  assert.deepEqual([fromFile.maxNewTokens, fromFile.topP, fromFile.stop], [7, 0.5, ['Q:', '\n']]);
 });
 
 test('bench-models measures a model directory; perplexity with sliding windows scores every token once', async () => {

@@ -16,7 +16,7 @@ const PROMPTS = [[5, 17, 3], [40, 2, 9, 11, 77, 8, 1], [60, 61, 62, 63, 64]];
 function one(m: CausalLM, prompt: number[], opts: GenerateOptions) {
   const { inputIds, attentionMask } = leftPad([prompt]);
   const out = generate(m, { inputIds, attentionMask }, opts);
-  out.sequences.dispose();
+  out.sequences.dispose(); out.responseMask.dispose();
   inputIds.dispose();
   attentionMask.dispose();
   return out;
@@ -57,7 +57,7 @@ test('batched left-padded generation equals one-by-one (greedy, repetition penal
     const T = Math.max(...PROMPTS.map((p) => p.length));
     assert.deepEqual(all.sequences.shape, [3, T + 20]);
     const seq = all.sequences.toArray() as number[][];
-    all.sequences.dispose();
+    all.sequences.dispose(); all.responseMask.dispose();
     PROMPTS.forEach((p, b) => {
       const single = one(model, p, opts);
       assert.deepEqual(all.responseIds[b], single.responseIds[0], `row ${b}, ${JSON.stringify(opts)}`);
@@ -75,7 +75,7 @@ test('log-probs equal log_softmax(logits / T) of a full forward over prompt + re
     { temperature: 1.3, seed: 6 },
   ] as GenerateOptions[]) {
     const out = batched(model, PROMPTS, { ...opts, maxNewTokens: 16, eosTokenId: null });
-    out.sequences.dispose();
+    out.sequences.dispose(); out.responseMask.dispose();
     const T = opts.greedy ? 1 : (opts.temperature as number);
     let maxDiff = 0;
     PROMPTS.forEach((p, b) => {
@@ -95,7 +95,10 @@ test('the same seed gives the same tokens; a different seed different ones', () 
   const a = batched(model, PROMPTS, { ...opts, seed: 11 });
   const b = batched(model, PROMPTS, { ...opts, seed: 11 });
   const c = batched(model, PROMPTS, { ...opts, seed: 12 });
-  for (const o of [a, b, c]) o.sequences.dispose();
+  for (const o of [a, b, c]) {
+    o.sequences.dispose();
+    o.responseMask.dispose();
+  }
   assert.deepEqual(a.responseIds, b.responseIds);
   assert.deepEqual(a.logprobs, b.logprobs);
   assert.notDeepEqual(a.responseIds, c.responseIds);
@@ -103,7 +106,7 @@ test('the same seed gives the same tokens; a different seed different ones', () 
 
 test('EOS stops each row on its own; the response keeps the EOS; other rows are unaffected', () => {
   const free = batched(model, PROMPTS, { greedy: true, maxNewTokens: 20, eosTokenId: null });
-  free.sequences.dispose();
+  free.sequences.dispose(); free.responseMask.dispose();
   const row0 = free.responseIds[0] as number[];
   const eos = row0[4] as number; // row 0 stops at its first occurrence of this token
   const stopAt = row0.indexOf(eos);
@@ -122,18 +125,18 @@ test('EOS stops each row on its own; the response keeps the EOS; other rows are 
   const T = Math.max(...PROMPTS.map((p) => p.length));
   const padded = (seq[0] as number[]).slice(T + stopAt + 1);
   assert.ok(padded.every((x) => x === 0), `row 0 after EOS: ${padded}`);
-  out.sequences.dispose();
+  out.sequences.dispose(); out.responseMask.dispose();
 });
 
 test('generation stops early when every row is done', () => {
   const free = batched(model, [PROMPTS[0] as number[]], { greedy: true, maxNewTokens: 10, eosTokenId: null });
-  free.sequences.dispose();
+  free.sequences.dispose(); free.responseMask.dispose();
   const eos = (free.responseIds[0] as number[])[2] as number;
   const out = batched(model, [PROMPTS[0] as number[]], { greedy: true, maxNewTokens: 10, eosTokenId: eos });
   const n = (free.responseIds[0] as number[]).indexOf(eos) + 1;
   assert.equal(out.timings.steps, n);
   assert.equal(out.sequences.size(1), (PROMPTS[0] as number[]).length + n);
-  out.sequences.dispose();
+  out.sequences.dispose(); out.responseMask.dispose();
 });
 
 test('bf16 generation runs on a bf16 copy and leaves the float32 weights untouched', () => {
@@ -141,13 +144,13 @@ test('bf16 generation runs on a bf16 copy and leaves the float32 weights untouch
   const w = model.transformer.h[0]!.attn.c_attn.weight;
   const sample = w.narrow(0, 0, 1).toFlatArray();
   const out = batched(model, PROMPTS, { greedy: true, maxNewTokens: 12, eosTokenId: null, dtype: 'bfloat16' });
-  out.sequences.dispose();
+  out.sequences.dispose(); out.responseMask.dispose();
   assert.deepEqual(model.parameters().map((p) => p.dtype), before);
   assert.deepEqual(w.narrow(0, 0, 1).toFlatArray(), sample);
   assert.ok(out.timings.castMs > 0);
   // bf16 greedy mostly agrees with fp32 greedy on its first tokens; the log-probs are close
   const fp32 = batched(model, PROMPTS, { greedy: true, maxNewTokens: 12, eosTokenId: null });
-  fp32.sequences.dispose();
+  fp32.sequences.dispose(); fp32.responseMask.dispose();
   assert.equal(out.responseIds[1]![0], fp32.responseIds[1]![0]);
   assert.ok(Math.abs(out.logprobs[1]![0]! - fp32.logprobs[1]![0]!) < 0.1);
 });
@@ -157,8 +160,8 @@ test('the column-major weight copy gives the same tokens and leaves the model as
   const before = w.toFlatArray();
   const fast = batched(model, PROMPTS, { greedy: true, maxNewTokens: 12, eosTokenId: null, relayoutWeights: true });
   const plain = batched(model, PROMPTS, { greedy: true, maxNewTokens: 12, eosTokenId: null, relayoutWeights: false });
-  fast.sequences.dispose();
-  plain.sequences.dispose();
+  fast.sequences.dispose(); fast.responseMask.dispose();
+  plain.sequences.dispose(); plain.responseMask.dispose();
   assert.ok(fast.timings.castMs > 0 && plain.timings.castMs === 0);
   assert.deepEqual(fast.responseIds, plain.responseIds);
   fast.logprobs.forEach((r, b) => r.forEach((x, i) => assert.ok(Math.abs(x - plain.logprobs[b]![i]!) < 1e-5)));
@@ -170,13 +173,13 @@ test('the column-major weight copy gives the same tokens and leaves the model as
 test('prepareForInference lays the weights out once: same outputs, nothing copied per call', () => {
   const m = tinyModel(0).train();
   const ref = batched(model, PROMPTS, { greedy: true, maxNewTokens: 20, eosTokenId: null });
-  ref.sequences.dispose();
+  ref.sequences.dispose(); ref.responseMask.dispose();
   prepareForInference(m);
   assert.equal(m.training, false);
   const convs = m.namedModules().map(([, x]) => x).filter((x): x is Conv1D => x instanceof Conv1D);
   assert.ok(convs.length > 0 && convs.every((c) => !c.weight.isContiguous && c.weight.strides[0] === 1));
   const out = batched(m, PROMPTS, { greedy: true, maxNewTokens: 20, eosTokenId: null });
-  out.sequences.dispose();
+  out.sequences.dispose(); out.responseMask.dispose();
   assert.equal(out.timings.castMs, 0);
   assert.deepEqual(out.responseIds, ref.responseIds);
   m.dispose();
@@ -192,7 +195,7 @@ test('live tensors stay flat across a long generation and nothing leaks', () => 
   });
   assert.equal(counts.length, 120);
   assert.equal(Math.min(...counts), Math.max(...counts), `live tensors varied across steps: ${Math.min(...counts)}..${Math.max(...counts)}`);
-  out.sequences.dispose();
+  out.sequences.dispose(); out.responseMask.dispose();
   assert.equal(memory().liveTensors, start);
   inputIds.dispose();
   attentionMask.dispose();
@@ -218,11 +221,38 @@ test('GPT-Neo (local attention, window 4): cached = recomputed, batched = one by
   const neo = new GPTNeoForCausalLM(cfg).eval();
   const opts = { greedy: true, maxNewTokens: 16, eosTokenId: null };
   const all = batched(neo, PROMPTS, opts);
-  all.sequences.dispose();
+  all.sequences.dispose(); all.responseMask.dispose();
   PROMPTS.forEach((p, b) => {
     const ref = greedyByRecomputation(neo, p, 16);
     assert.deepEqual(one(neo, p, opts).responseIds[0], ref);
     assert.deepEqual(all.responseIds[b], ref);
   });
   neo.dispose();
+});
+
+test('responseMask and responseLengths tell a real EOS from the padding after it (which is often the EOS id too)', () => {
+  // EOS = the first greedy token of row 0, so row 0 stops at once and is padded with that same id.
+  const probe = batched(model, PROMPTS, { greedy: true, maxNewTokens: 1, eosTokenId: null });
+  const eos = probe.responseIds[0]![0]!;
+  probe.sequences.dispose(); probe.responseMask.dispose();
+  const out = batched(model, PROMPTS, { greedy: true, maxNewTokens: 6, eosTokenId: eos, padTokenId: eos });
+  assert.deepEqual(out.responseLengths, out.responseIds.map((r) => r.length));
+  assert.equal(out.responseLengths[0], 1);
+  const steps = out.timings.steps;
+  assert.deepEqual(out.responseMask.shape, [PROMPTS.length, steps]);
+  const mask = out.responseMask.toArray() as number[][];
+  mask.forEach((row, b) => assert.deepEqual(row, Array.from({ length: steps }, (_, t) => (t < out.responseLengths[b]! ? 1 : 0))));
+  out.sequences.dispose(); out.responseMask.dispose();
+});
+
+test('rollouts seeded per PPO iteration differ from one iteration to the next, and repeat on a rerun', async () => {
+  const { rolloutSeed } = await import('../../src/trainers/ppo/train.js');
+  const sample = (it: number) => batched(model, PROMPTS, { temperature: 1, maxNewTokens: 8, eosTokenId: null, seed: rolloutSeed(42, it) });
+  const [a, b, again] = [sample(0), sample(1), sample(0)];
+  for (const o of [a, b, again]) {
+    o.sequences.dispose();
+    o.responseMask.dispose();
+  }
+  assert.notDeepEqual(a.responseIds, b.responseIds);
+  assert.deepEqual(a.responseIds, again.responseIds);
 });

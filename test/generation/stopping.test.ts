@@ -29,7 +29,7 @@ test('stop strings stop each row at the token that completes them', () => {
   const run = (stopStrings: string[]) => {
     const { inputIds, attentionMask } = leftPad(prompts);
     const out = generate(model, { inputIds, attentionMask }, { greedy: true, maxNewTokens: 20, eosTokenId: null, stopStrings, tokenizer: letters });
-    out.sequences.dispose();
+    out.sequences.dispose(); out.responseMask.dispose();
     inputIds.dispose();
     attentionMask.dispose();
     return out;

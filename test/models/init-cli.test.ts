@@ -88,11 +88,12 @@ test('rlhf init rejects bad values with a clear message and exit code 2', async 
   const out = join(tmp.dir, 'bad');
   const cases: [string[], RegExp][] = [
     [['--n-embd', '30', '--n-head', '4'], /not divisible by --n-head 4/],
-    [['--n-layer', '0'], /--n-layer must be a whole number ≥ 1/],
-    [['--arch', 'llama'], /--arch must be gpt2 or gpt-neo/],
+    [['--n-layer', '0'], /--n-layer: Too small: expected number to be >=1/],
+    [['--n-layer', '1.5'], /--n-layer: Invalid input: expected int/],
+    [['--arch', 'llama'], /--arch: Invalid option: expected one of "gpt2"\|"gpt-neo"/],
     [['--window-size', '8'], /--window-size is for --arch gpt-neo/],
-    [['--dtype', 'float8'], /--dtype must be float32 or bfloat16/],
-    [['--bogus'], /Unknown option/],
+    [['--dtype', 'float8'], /--dtype: Invalid option: expected one of "float32"\|"bfloat16"/],
+    [['--bogus'], /unknown option --bogus/],
   ];
   for (const [args, re] of cases) {
     const r = await rlhf(['init', ...args, '--out', out]);
@@ -101,11 +102,12 @@ test('rlhf init rejects bad values with a clear message and exit code 2', async 
   }
   const r = await rlhf(['init', ...SMALL]);
   assert.equal(r.code, 2);
-  assert.match(r.err, /--out DIR is required/);
+  assert.match(r.err, /--out is required/);
   const full = await rlhf(['init', ...SMALL, '--out', join(tmp.dir, 'gpt2')]); // written by the first test
   assert.equal(full.code, 2);
   assert.match(full.err, /not empty.*--force/);
   const help = await rlhf(['init', '--help']);
   assert.equal(help.code, 0);
-  assert.match(help.out, /--window-size/);
+  assert.match(help.out, /--window-size W +gpt-neo only/);
+  assert.match(help.out, /--n-layer N +transformer blocks \(default 4\)/);
 });

@@ -212,7 +212,7 @@ export async function renderNewTask(main, { setKeys }) {
   const models = h('textarea', { rows: '2', placeholder: '/path/to/model-a\n/path/to/model-b' });
   const prompts = h('textarea', { rows: '5', placeholder: 'One prompt per line' });
   const samples = h('input', { type: 'number', min: '1', max: '10', placeholder: 'auto' });
-  const maxNew = h('input', { type: 'number', min: '1', max: '4096', value: '128' });
+  const maxNew = h('input', { type: 'number', min: '1', max: '4096', value: '64' });
   const temperature = h('input', { type: 'number', min: '0', max: '5', step: '0.1', value: '0.8' });
   const fileBox = h('div', { class: 'stack' }, drop, h('p', { class: 'fine' }, 'Lines like ', h('code', null, '{"prompt": "...", "responses": ["...", "..."]}'), ' (pairwise, ranking), ', h('code', null, '{"prompt": "...", "response": "...", "model": "m"}'), ' (rating, edit draft) or ', h('code', null, '{"prompt": "..."}'), ' (edit).'));
   const genBox = h('div', { class: 'stack' },
@@ -264,7 +264,7 @@ export async function renderNewTask(main, { setKeys }) {
         const r = await api.post('/api/admin/tasks', { task, jsonl: fileText, source: fileName });
         toast(`Created “${r.task.name}” with ${r.added} items`);
       } else {
-        const body = { task, models: models.value.split('\n').map((m) => m.trim()).filter(Boolean), prompts: prompts.value.split('\n').map((p) => p.trim()).filter(Boolean), maxNewTokens: Number(maxNew.value) || 128, temperature: Number(temperature.value) };
+        const body = { task, models: models.value.split('\n').map((m) => m.trim()).filter(Boolean), prompts: prompts.value.split('\n').map((p) => p.trim()).filter(Boolean), maxNewTokens: Number(maxNew.value) || 64, temperature: Number(temperature.value) };
         if (samples.value) body.samples = Number(samples.value);
         await api.post('/api/admin/generate', body);
         toast('Generation started');

@@ -9,24 +9,22 @@ import { TrainerError } from './setup.js';
 
 export type RewardFn = (prompts: string[], responses: string[]) => number[] | Promise<number[]>;
 
-let tsxRegistered = false;
-
 /** Imports a reward module and returns its function, checked to return one finite number per response. */
 export async function loadRewardFn(file: string): Promise<RewardFn> {
   const path = resolve(file);
   if (!existsSync(path)) throw new TrainerError(`--reward-fn ${file} does not exist.`);
-  if (/\.(c|m)?tsx?$/.test(path) && !tsxRegistered) {
-    const { register } = await import('tsx/esm/api');
-    register();
-    tsxRegistered = true;
-  }
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    if (/\.(c|m)?tsx?$/.test(path)) {
+      const { tsImport } = await import('tsx/esm/api'); // TypeScript without a build step
+      mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
+    } else mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (err) {
     throw new TrainerError(`--reward-fn ${file} failed to load: ${(err as Error).message}`, { cause: err });
   }
-  const fn = (typeof mod.default === 'function' ? mod.default : mod.reward) as unknown;
+  // A .ts file outside an ESM package loads as CommonJS: its exports arrive under `default`.
+  const inner = mod.default !== null && typeof mod.default === 'object' ? (mod.default as Record<string, unknown>) : {};
+  const fn = [mod.default, mod.reward, inner.default, inner.reward].find((f) => typeof f === 'function');
   if (typeof fn !== 'function') {
     throw new TrainerError(`--reward-fn ${file} exports no function: export default (prompts: string[], responses: string[]) => number[] (or export function reward).`);
   }

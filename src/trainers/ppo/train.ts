@@ -36,6 +36,10 @@ export interface PPOOptions {
   onLog?: (line: string) => void;
   /** Progress bar stream; default: none. */
   progressStream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Called after every PPO minibatch with its stats (tests check the invariants of the first one). */
+  onMinibatch?: (info: { iteration: number; epoch: number; minibatch: number; stats: Record<string, number> }) => void;
+  /** Called after every iteration with its record (what metrics.jsonl gets). */
+  onIteration?: (iteration: number, record: Record<string, number>) => void;
 }
 
 export interface PPOResult {
@@ -175,6 +179,7 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
         q.attentionMask.dispose();
       }
       gen.sequences.dispose();
+      gen.responseMask.dispose();
       const responses = gen.responseIds; // up to and including EOS
       const endedWithEos = gen.finishReason.map((r) => r === 'eos');
       const R = Math.max(1, ...responses.map((r) => r.length));
@@ -268,11 +273,14 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
                 'loss/policy': pg.loss.detach(), 'loss/value': vf.loss.detach(), ...pg.stats, ...vf.stats, 'policy/entropy_avg': maskedMean(entropy, rm),
               };
             });
+            const values: Record<string, number> = {};
             for (const [key, t] of Object.entries(stats)) {
-              sums[key] = (sums[key] ?? 0) + t.item();
+              values[key] = t.item();
+              sums[key] = (sums[key] ?? 0) + values[key];
               t.dispose();
             }
             nStats++;
+            opts.onMinibatch?.({ iteration: it, epoch: k, minibatch: (u - m) / microBatch + m / miniBatch * cfg.gradAccum, stats: values });
           }
           gradNorm = optimizerStep(params, optimizer, scheduler, cfg.maxGradNorm);
         }
@@ -303,6 +311,7 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
         episodes: (it + 1) * B,
       };
       history.push(record);
+      opts.onIteration?.(it + 1, record);
       if ((it + 1) % cfg.logEvery === 0 || it + 1 === totalIters) logger.log(it + 1, record);
       progress?.update(it + 1, { score: record['objective/scores'] as number, kl: klMean, len: record['response/length'] as number });
       if (cfg.sampleEvery > 0 && (it + 1) % cfg.sampleEvery === 0) {

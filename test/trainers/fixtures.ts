@@ -1,0 +1,49 @@
+// Small, deterministic things the trainer tests share: a tiny GPT-2 directory with the GPT-2
+// tokenizer, and datasets written to a temp directory.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { manualSeed } from '../../src/torch/index.js';
+import { GPT2LMHeadModel, GPT2_DEFAULTS, savePretrained } from '../../src/models/index.js';
+import { trainByteLevelBpe } from '../../src/tokenizers/index.js';
+
+export function tempDir(prefix = 'rlhf-trainers-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * A freshly initialised 2-layer GPT-2 saved with a byte-level BPE tokenizer trained on the fixture
+ * sentences (a few hundred tokens: the tests spend their time on the algorithms, not on a 50k head).
+ */
+export async function tinyModel(dir: string, opts: { nEmbd?: number; nLayer?: number; seed?: number; nPositions?: number } = {}): Promise<string> {
+  manualSeed(opts.seed ?? 0);
+  const nPositions = opts.nPositions ?? 64;
+  const corpus = [...sentences(256).map((s) => s.text), 'the plot was great . the movie was bad .'];
+  const tokenizer = trainByteLevelBpe(corpus, { vocabSize: 320, modelMaxLength: nPositions });
+  const ids = { vocab_size: tokenizer.vocabSize, bos_token_id: tokenizer.eosTokenId as number, eos_token_id: tokenizer.eosTokenId as number };
+  const model = new GPT2LMHeadModel({ ...GPT2_DEFAULTS, ...ids, n_layer: opts.nLayer ?? 2, n_embd: opts.nEmbd ?? 32, n_head: 2, n_positions: nPositions, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 });
+  await savePretrained(model, dir, { tokenizer });
+  model.dispose();
+  return dir;
+}
+
+export function writeJsonl(file: string, rows: readonly unknown[]): string {
+  writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return file;
+}
+
+const POS = ['great', 'good', 'fun', 'lovely'];
+const NEG = ['bad', 'dull', 'awful', 'boring'];
+const NOUNS = ['movie', 'plot', 'film', 'cast'];
+
+/** "the <noun> was <adj> ." with a known label, deterministic. */
+export function sentences(n: number): { text: string; label: number }[] {
+  return Array.from({ length: n }, (_, i) => {
+    const label = i % 2;
+    const adj = (label ? POS : NEG)[(i >> 1) % 4] as string;
+    return { text: `the ${NOUNS[(i >> 3) % 4]} was ${adj} .`, label };
+  });
+}
+
+export const PROMPTS = NOUNS.map((n) => `the ${n} was`);
+export const POSITIVE_WORDS = POS;
