@@ -39,7 +39,11 @@ Then: rlhf studio --dir OUT/studio — judge the SFT-vs-PPO pairs (task "before-
     w(`${'policy'.padEnd(12)}${'reward'.padStart(9)}${'± 95%'.padStart(8)}${'lexicon'.padStart(10)}${'win vs SFT'.padStart(12)}${'KL to SFT'.padStart(11)}${'length'.padStart(8)}\n`);
     for (const p of s.eval.policies) {
       const ci = (p.reward.ci95[1] - p.reward.ci95[0]) / 2;
-      w(`${p.name.padEnd(12)}${f2(p.reward.mean).padStart(9)}${f2(ci).padStart(8)}${f2(p.scorers.lexicon?.mean).padStart(10)}${(p.winRate === null ? '—' : pct(p.winRate)).padStart(12)}${(p.kl ? f2(p.kl.mean) : '—').padStart(11)}${f2(p.length.mean).padStart(8)}\n`);
+      // Best-of-n's samples are the SFT model's own, so their k1 under SFT says nothing; its KL to
+      // SFT is at most log n − (n − 1)/n (Stiennon et al. 2020, app. G.3).
+      const n = /^best-of-(\d+)$/.exec(p.name)?.[1];
+      const kl = n ? `≤ ${f2(Math.log(Number(n)) - (Number(n) - 1) / Number(n))}` : p.kl ? f2(p.kl.mean) : '—';
+      w(`${p.name.padEnd(12)}${f2(p.reward.mean).padStart(9)}${f2(ci).padStart(8)}${f2(p.scorers.lexicon?.mean).padStart(10)}${(p.winRate === null ? '—' : pct(p.winRate)).padStart(12)}${kl.padStart(11)}${f2(p.length.mean).padStart(8)}\n`);
     }
     const sftP = s.eval.policies.find((p) => p.name === 'SFT');
     const ppoP = s.eval.policies.find((p) => p.name === 'PPO');

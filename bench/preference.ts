@@ -1,0 +1,312 @@
+// Preference-training step benchmark, ours vs PyTorch eager written the way TRL's trainers do it
+// (bench/torch_preference.py), on the same shapes and the same token ids, in the same run. GPT-2
+// small shapes (12 layers, 768 wide, 12 heads, V = 50257, random weights, dropout 0), B = 4 pairs of
+// prompt 32 + response 32 tokens (random ids, seeded here; chosen and rejected share the prompt):
+//   dpo_{fp32,bf16}     one DPO step as dpo() takes it (src/trainers/dpo/train.ts via runLoop):
+//                       chosen + rejected rows in one (2B, 64) batch → labelledSequenceLogprobs (the LM
+//                       head only on the labelled response positions, fused log-softmax) →
+//                       dpoSigmoidLoss against reference log-probs precomputed once → backward →
+//                       optimizerStep (clip to 1, AdamW, schedule, zero). PyTorch: TRL's
+//                       concatenated_forward (full (2B, L, V) logits, selective_log_softmax).
+//   reward_{fp32,bf16}  one reward-model step as trainRewardModel() takes it on preference data:
+//                       ScalarHeadModel forward on chosen + rejected (one (2B, 64) batch), scores at
+//                       the last token → bradleyTerryLoss → backward → optimizerStep. PyTorch: TRL's
+//                       RewardTrainer.compute_loss (a forward on the chosen rows, one on the rejected).
+// bf16 = autocast on both sides (fp32 master weights). Hyperparameters are dpoConfig's and
+// rewardConfig's defaults (lr, β, weight decay, max grad norm 1).
+//   npm run bench:preference [-- --json] [-- --rounds N] [-- --tiny] [-- --no-rss] [-- --case dpo_bf16]
+// --tiny shrinks every case to a 2-layer, 64-wide, 4-head model with V = 512 and 8 + 8 tokens per row.
+// Each row: { name, ours_ms, torch_ms, ratio, ours_tokens_per_s, torch_tokens_per_s, … } (tokens =
+// 2B·(prompt + response) per step), ratio = torch_ms / ours_ms (above 1 we are faster); torch fields
+// are null without python3-torch. Also each side's peak RSS (VmHWM) in a fresh process running 3
+// steps of the case. Ours and PyTorch's steps alternate (after one warm-up step each), a row is the
+// best of `rounds` steps per side.
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import * as torch from '../src/torch/index.js';
+import type { Tensor } from '../src/torch/index.js';
+import { GPT2LMHeadModel, GPT2_DEFAULTS } from '../src/models/gpt2.js';
+import { ScalarHeadModel } from '../src/models/heads.js';
+import { mulberry32, padRight } from '../src/data/index.js';
+import { labelledSequenceLogprobs } from '../src/trainers/common/logprobs.js';
+import { createOptimizer, maybeAutocast, optimizerStep } from '../src/trainers/common/setup.js';
+import { dpoSigmoidLoss } from '../src/trainers/dpo/loss.js';
+import { dpoConfig } from '../src/trainers/dpo/config.js';
+import { bradleyTerryLoss } from '../src/trainers/reward/loss.js';
+import { rewardConfig } from '../src/trainers/reward/config.js';
+import type { AdamW } from '../src/optim/adamw.js';
+import type { LRScheduler } from '../src/optim/schedule.js';
+import type { OptimOptions } from '../src/trainers/common/config.js';
+import { torchPython, type BenchRow, report } from './common.js';
+
+const rssMb = (field: 'VmRSS' | 'VmHWM'): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) / 1024;
+const BASE_RSS_MB = rssMb('VmRSS'); // node + libtorch loaded, nothing built yet
+
+const argv = process.argv;
+const tiny = argv.includes('--tiny');
+const flagValue = (flag: string): string | null => {
+  const i = argv.indexOf(flag);
+  return i > 0 ? (argv[i + 1] ?? null) : null;
+};
+const rounds = Number(flagValue('--rounds') ?? 3);
+
+interface CaseConfig {
+  kind: 'dpo' | 'reward';
+  dtype: 'fp32' | 'bf16';
+  n_layer: number;
+  n_embd: number;
+  n_head: number;
+  vocab_size: number;
+  n_positions: number;
+  lr: number;
+  weight_decay: number;
+  betas: number[];
+  max_grad_norm: number;
+  /** DPO's β. */
+  beta: number;
+}
+
+const shape = tiny
+  ? { n_layer: 2, n_embd: 64, n_head: 4, vocab_size: 512, n_positions: 64 }
+  : { n_layer: 12, n_embd: 768, n_head: 12, vocab_size: 50257, n_positions: 1024 };
+const dims = tiny ? { B: 4, prompt: 8, response: 8 } : { B: 4, prompt: 32, response: 32 };
+// Every field not given is the trainer's default.
+const dpoDefaults = dpoConfig.parse({ model: 'bench', out: 'bench', data: 'bench', batchSize: dims.B });
+const rewardDefaults = rewardConfig.parse({ model: 'bench', out: 'bench', data: 'bench', batchSize: dims.B });
+const optim = (o: OptimOptions): Pick<CaseConfig, 'lr' | 'weight_decay' | 'betas' | 'max_grad_norm'> => ({ lr: o.lr, weight_decay: o.weightDecay, betas: o.adamBetas, max_grad_norm: o.maxGradNorm });
+const allCases: Record<string, CaseConfig> = {
+  dpo_fp32: { kind: 'dpo', dtype: 'fp32', ...shape, ...optim(dpoDefaults), beta: dpoDefaults.beta },
+  dpo_bf16: { kind: 'dpo', dtype: 'bf16', ...shape, ...optim(dpoDefaults), beta: dpoDefaults.beta },
+  reward_fp32: { kind: 'reward', dtype: 'fp32', ...shape, ...optim(rewardDefaults), beta: 0 },
+  reward_bf16: { kind: 'reward', dtype: 'bf16', ...shape, ...optim(rewardDefaults), beta: 0 },
+};
+const only = flagValue('--case');
+if (only && !allCases[only]) throw new Error(`--case ${only}: one of ${Object.keys(allCases).join(', ')}`);
+const cases: Record<string, CaseConfig> = only ? { [only]: allCases[only] as CaseConfig } : allCases;
+
+/** The pairs, the same ids on both sides. */
+const rand = mulberry32(20240612);
+const ids = (n: number): number[] => Array.from({ length: n }, () => Math.floor(rand() * shape.vocab_size));
+const pairs = {
+  prompt: Array.from({ length: dims.B }, () => ids(dims.prompt)),
+  chosen: Array.from({ length: dims.B }, () => ids(dims.response)),
+  rejected: Array.from({ length: dims.B }, () => ids(dims.response)),
+};
+const TOKENS = 2 * dims.B * (dims.prompt + dims.response);
+
+// ---- ours ---------------------------------------------------------------------------------------------
+
+/** As dpo()'s Pair: prompt + chosen, prompt + rejected, labels from promptLength on. */
+interface Pair {
+  chosen: number[];
+  rejected: number[];
+  promptLength: number;
+}
+const ourPairs: Pair[] = pairs.prompt.map((p, b) => ({ chosen: [...p, ...(pairs.chosen[b] as number[])], rejected: [...p, ...(pairs.rejected[b] as number[])], promptLength: p.length }));
+
+/** dpo()'s collatePairs: rows [chosen…, rejected…] right-padded, labels −100 on prompt and padding. */
+function collatePairs(ps: readonly Pair[], pad: number): { inputIds: Tensor; attentionMask: Tensor; labels: Tensor } {
+  const seqs = [...ps.map((p) => p.chosen), ...ps.map((p) => p.rejected)];
+  const starts = [...ps.map((p) => p.promptLength), ...ps.map((p) => p.promptLength)];
+  const { inputIds, attentionMask } = padRight(seqs, pad); // (2B, T)
+  const T = inputIds.size(1);
+  const labels = torch.tensor(seqs.map((s, i) => Array.from({ length: T }, (_, t) => (t >= (starts[i] as number) && t < s.length ? (s[t] as number) : -100))), { dtype: 'int64' });
+  return { inputIds, attentionMask, labels };
+}
+
+/** dpo()'s pairLogps (sums, the sigmoid loss): (B) chosen and rejected. */
+function pairLogps(model: GPT2LMHeadModel, ps: readonly Pair[], pad: number): { chosen: Tensor; rejected: Tensor } {
+  const b = collatePairs(ps, pad);
+  const { sum } = labelledSequenceLogprobs(model, b.inputIds, b.attentionMask, b.labels); // (2B)
+  const B = ps.length;
+  return { chosen: sum.narrow(0, 0, B), rejected: sum.narrow(0, B, B) };
+}
+
+class OursCase {
+  readonly model: GPT2LMHeadModel | ScalarHeadModel;
+  readonly optimizer: AdamW;
+  readonly scheduler: LRScheduler;
+  readonly params: Tensor[];
+  readonly pad: number;
+  readonly dtype: 'float32' | 'bfloat16';
+  ref: { chosen: number[]; rejected: number[] } = { chosen: [], rejected: [] };
+
+  constructor(readonly c: CaseConfig) {
+    torch.manualSeed(0);
+    const gpt2 = { ...GPT2_DEFAULTS, n_layer: c.n_layer, n_embd: c.n_embd, n_head: c.n_head, vocab_size: c.vocab_size, n_positions: c.n_positions, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
+    this.model = c.kind === 'dpo' ? new GPT2LMHeadModel(gpt2) : new ScalarHeadModel(gpt2);
+    this.model.eval(); // runLoop's dropout: false, as both trainers ask
+    this.pad = c.vocab_size - 1;
+    this.dtype = c.dtype === 'bf16' ? 'bfloat16' : 'float32';
+    this.params = this.model.parameters();
+    const o = createOptimizer(this.params, c.kind === 'dpo' ? dpoDefaults : rewardDefaults, 1000);
+    this.optimizer = o.optimizer;
+    this.scheduler = o.scheduler;
+    if (c.kind === 'dpo') {
+      // dpo()'s step 3: reference log-probs once (the reference is the initial policy).
+      const [rc, rr] = torch.noGrad(() => torch.tidy(() => maybeAutocast(this.dtype, () => {
+        const lp = pairLogps(this.model as GPT2LMHeadModel, ourPairs, this.pad);
+        return [lp.chosen.float().toFlatArray(), lp.rejected.float().toFlatArray()];
+      })));
+      this.ref = { chosen: rc as number[], rejected: rr as number[] };
+    }
+  }
+
+  /** The loss and stats of one batch, as the trainer's lossOf. */
+  private lossOf(): { loss: Tensor; stats: Record<string, Tensor> } {
+    if (this.c.kind === 'dpo') {
+      const pi = pairLogps(this.model as GPT2LMHeadModel, ourPairs, this.pad);
+      const piC = pi.chosen.float();
+      const piR = pi.rejected.float();
+      const r = dpoSigmoidLoss(piC, piR, torch.tensor(this.ref.chosen), torch.tensor(this.ref.rejected), this.c.beta);
+      return { loss: r.loss, stats: { ...r.stats, 'logps/chosen': piC.detach().mean(), 'logps/rejected': piR.detach().mean() } };
+    }
+    // trainRewardModel()'s preference branch: scores of [chosen…, rejected…], Bradley–Terry.
+    const { inputIds, attentionMask } = padRight([...ourPairs.map((p) => p.chosen), ...ourPairs.map((p) => p.rejected)], this.pad);
+    const r = (this.model as ScalarHeadModel).forward(inputIds, { attentionMask }).scores.float(); // (2B)
+    const b = ourPairs.length;
+    const { loss, stats } = bradleyTerryLoss(r.narrow(0, 0, b), r.narrow(0, b, b), { centerRewardsCoefficient: rewardDefaults.centerRewardsCoefficient });
+    return { loss, stats: { accuracy: stats.accuracy, margin: stats.margin } };
+  }
+
+  /** One optimizer step as runLoop takes it (gradAccum 1); returns the loss. */
+  step(): number {
+    const stats = torch.tidy(() => {
+      const r = maybeAutocast(this.dtype, () => this.lossOf());
+      r.loss.backward();
+      return { loss: r.loss.detach(), ...r.stats };
+    });
+    const values: Record<string, number> = {};
+    for (const [k, t] of Object.entries(stats)) {
+      values[k] = t.item();
+      t.dispose();
+    }
+    optimizerStep(this.params, this.optimizer, this.scheduler, this.c.max_grad_norm);
+    return values.loss as number;
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+}
+
+function timed(fn: () => number): { ms: number; loss: number } {
+  const t0 = performance.now();
+  const loss = fn();
+  return { ms: performance.now() - t0, loss };
+}
+
+// `--rss CASE`: the child process that measures our peak RSS for one case.
+const rssCase = flagValue('--rss');
+if (rssCase) {
+  const c = new OursCase(allCases[rssCase] as CaseConfig);
+  for (let i = 0; i < 3; i++) c.step();
+  process.stdout.write(JSON.stringify({ base_rss_mb: BASE_RSS_MB, peak_rss_mb: rssMb('VmHWM') }) + '\n');
+  process.exit(0);
+}
+
+// ---- PyTorch, one step per request --------------------------------------------------------------------
+
+const script = fileURLToPath(new URL('./torch_preference.py', import.meta.url));
+const cfgArg = JSON.stringify({ cases: allCases, pairs });
+
+class TorchServer {
+  private readonly lines: AsyncIterator<string>;
+  private constructor(private readonly child: ChildProcessWithoutNullStreams, readonly err: () => string) {
+    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  }
+  static async start(py: string): Promise<TorchServer | null> {
+    const child = spawn(py, [script, String(torch.getNumThreads()), cfgArg, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const server = new TorchServer(child, () => err);
+    const hello = await server.lines.next();
+    if (hello.done) {
+      process.stderr.write(`PyTorch side failed to start: ${err}\n`);
+      return null;
+    }
+    return server;
+  }
+  async step(name: string): Promise<{ ms: number; loss: number }> {
+    this.child.stdin.write(JSON.stringify({ case: name }) + '\n');
+    const r = await this.lines.next();
+    if (r.done) throw new Error(`PyTorch side exited during ${name}: ${this.err()}`);
+    return JSON.parse(r.value) as { ms: number; loss: number };
+  }
+  close(): void {
+    this.child.stdin.end();
+  }
+}
+
+/** Peak and base RSS (MB) of a fresh process running 3 steps of the case, or null if it failed. */
+function childRss(cmd: string, args: string[]): { base_rss_mb: number; peak_rss_mb: number } | null {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const line = r.stdout?.trim().split('\n').pop();
+  if (r.status !== 0 || !line) {
+    process.stderr.write(`RSS child ${cmd} ${args.slice(0, 2).join(' ')} … failed: ${r.stderr}\n`);
+    return null;
+  }
+  return JSON.parse(line) as { base_rss_mb: number; peak_rss_mb: number };
+}
+
+// ---- interleaved measurement ------------------------------------------------------------------------
+
+const py = torchPython();
+if (!py) process.stderr.write("PyTorch not found: reporting ours only. To compare, install Debian's python3-torch (sudo apt-get install python3-torch), which /usr/bin/python3 imports.\n");
+const server = py ? await TorchServer.start(py) : null;
+const os = await import('node:os');
+const load0 = os.loadavg()[0] as number;
+const rows: BenchRow[] = [];
+try {
+  for (const [name, c] of Object.entries(cases)) {
+    const ours = new OursCase(c);
+    try {
+      ours.step(); // warm-up: first-touch allocations, AdamW state
+      if (server) await server.step(name);
+      let o = { ms: Infinity, loss: NaN };
+      let t: { ms: number; loss: number } | null = server ? { ms: Infinity, loss: NaN } : null;
+      for (let i = 0; i < rounds; i++) {
+        const oi = timed(() => ours.step());
+        if (oi.ms < o.ms) o = oi;
+        if (server && t) {
+          const ti = await server.step(name);
+          if (ti.ms < t.ms) t = ti;
+        }
+      }
+      rows.push({
+        name,
+        ours_ms: o.ms,
+        torch_ms: t?.ms ?? null,
+        ratio: t ? t.ms / o.ms : null,
+        ours_tokens_per_s: (TOKENS / o.ms) * 1000,
+        torch_tokens_per_s: t ? (TOKENS / t.ms) * 1000 : null,
+        ours_loss: o.loss,
+        torch_loss: t?.loss ?? null,
+      });
+    } finally {
+      ours.dispose();
+    }
+  }
+} finally {
+  server?.close();
+}
+// Peak memory, each side in a fresh process (after the timing, so it does not disturb it).
+if (!argv.includes('--no-rss')) {
+  for (const row of rows) {
+    const mine = childRss(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--rss', row.name, ...(tiny ? ['--tiny'] : [])]);
+    const theirs = py ? childRss(py, [script, String(torch.getNumThreads()), cfgArg, '--rss', row.name]) : null;
+    Object.assign(row, {
+      ours_peak_rss_mb: mine?.peak_rss_mb ?? null,
+      ours_base_rss_mb: mine?.base_rss_mb ?? null,
+      torch_peak_rss_mb: theirs?.peak_rss_mb ?? null,
+      torch_base_rss_mb: theirs?.base_rss_mb ?? null,
+    });
+  }
+}
+const load1 = os.loadavg()[0] as number;
+if (argv.includes('--json')) process.stderr.write(`load average (1 min) before/after: ${load0.toFixed(2)} / ${load1.toFixed(2)} on ${os.availableParallelism()} CPUs\n`);
+report('preference', rows, { threads: torch.getNumThreads(), rounds, tiny, pairs: dims, torch: server ? 'python3-torch' : null, load_avg_1m: [load0, load1] });
