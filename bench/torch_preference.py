@@ -23,6 +23,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+sys.dont_write_bytecode = True  # importing torch_ppo must not leave bench/__pycache__ behind
 from torch_ppo import LM, ScalarHead, rss_mb, selective_log_softmax
 
 BASE_RSS_MB = rss_mb("VmRSS")  # python + torch loaded, nothing built yet

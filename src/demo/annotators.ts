@@ -6,8 +6,11 @@
 //
 // Annotator j judges response r by a perceived score
 //   s_j(r) = lexiconScore(r) + lengthBias_j · (words(r) − 8) / 8 + ε,   ε ~ N(0, noise_j²)
-// and picks A when s_j(A) − s_j(B) > tieBand_j, B when it is below −tieBand_j, else a tie; an
-// annotator with a position bias also picks A over a tie with probability positionBias_j.
+// and picks the first response when s_j(first) − s_j(second) > tieBand_j, the second when it is below
+// −tieBand_j, else a tie — which an annotator with a habit of not calling ties turns into "the
+// first one" with probability firstBias_j. Each judgement draws from its own seeded stream (annotator,
+// item), so the labels are the same on every run whatever order the studio hands items out in or
+// which side it shows each response on.
 import type { Rng } from '../data/rng.js';
 import { mixSeed, mulberry32 } from '../data/rng.js';
 import { openDatabase } from '../feedback/db.js';
@@ -26,17 +29,17 @@ export interface Annotator {
   lengthBias: number;
   /** Differences smaller than this are ties. */
   tieBand: number;
-  /** Probability of picking the left response (A) instead of calling a tie. */
-  positionBias: number;
+  /** Probability of picking the first response of the pair instead of calling a tie. */
+  firstBias: number;
 }
 
 /** Five people who mostly agree on sentiment and differ in everything else. */
 export const DEMO_ANNOTATORS: readonly Annotator[] = [
-  { name: 'ada', noise: 0.15, lengthBias: 0, tieBand: 0.05, positionBias: 0 },
-  { name: 'ben', noise: 0.3, lengthBias: 0.15, tieBand: 0.1, positionBias: 0 },
-  { name: 'chloe', noise: 0.25, lengthBias: -0.1, tieBand: 0.05, positionBias: 0.3 },
-  { name: 'dev', noise: 0.4, lengthBias: 0, tieBand: 0.15, positionBias: 0 },
-  { name: 'eun', noise: 0.2, lengthBias: 0.05, tieBand: 0.05, positionBias: 0.6 },
+  { name: 'ada', noise: 0.15, lengthBias: 0, tieBand: 0.05, firstBias: 0 },
+  { name: 'ben', noise: 0.3, lengthBias: 0.15, tieBand: 0.1, firstBias: 0 },
+  { name: 'chloe', noise: 0.25, lengthBias: -0.1, tieBand: 0.05, firstBias: 0.3 },
+  { name: 'dev', noise: 0.4, lengthBias: 0, tieBand: 0.15, firstBias: 0 },
+  { name: 'eun', noise: 0.2, lengthBias: 0.05, tieBand: 0.05, firstBias: 0.6 },
 ];
 
 function gaussian(rng: Rng): number {
@@ -44,13 +47,13 @@ function gaussian(rng: Rng): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
 }
 
-/** What annotator `a` picks between the displayed responses A and B. */
-export function judge(a: Annotator, left: string, right: string, rng: Rng): 'A' | 'B' | 'tie' {
+/** What annotator `a` picks between the first and the second response of a pair: 0, 1 or a tie. */
+export function judge(a: Annotator, first: string, second: string, rng: Rng): 0 | 1 | 'tie' {
   const perceived = (r: string): number => lexiconScore(r) + (a.lengthBias * (r.trim().split(/\s+/).length - 8)) / 8 + a.noise * gaussian(rng);
-  const d = perceived(left) - perceived(right);
-  if (d > a.tieBand) return 'A';
-  if (d < -a.tieBand) return 'B';
-  return rng() < a.positionBias ? 'A' : 'tie';
+  const d = perceived(first) - perceived(second);
+  if (d > a.tieBand) return 0;
+  if (d < -a.tieBand) return 1;
+  return rng() < a.firstBias ? 0 : 'tie';
 }
 
 /** A pairwise task in a studio project (replaced when it exists), made through the studio's JSONL import. */
@@ -95,16 +98,17 @@ export function annotatePairs(studioDir: string, taskName: string, pairs: readon
   try {
     const task = createPairwiseTask(store, taskName, pairs, { perItem, title: 'Which response is more positive?', instructions: 'Pick the more positive review continuation.' });
     const people = annotators.map((a) => ({ a, user: store.findUserByName(a.name) ?? store.createUser(a.name, 'annotator').user }));
-    const rng = mulberry32(mixSeed(opts.seed ?? 0, 0x5eed));
     let labels = 0;
     // Round-robin: each person takes their next item until nobody has one left.
     for (let progress = true; progress; ) {
       progress = false;
-      for (const { a, user } of people) {
+      for (const [j, { a, user }] of people.entries()) {
         const next = store.nextAssignment(task, user.id);
         if (!next) continue;
-        const shownText = next.shown.map((i) => next.item.responses[i]?.text ?? '');
-        const choice = judge(a, shownText[0] ?? '', shownText[1] ?? '', rng);
+        const [first, second] = next.item.responses.map((r) => r.text);
+        const pick = judge(a, first ?? '', second ?? '', mulberry32(mixSeed(opts.seed ?? 0, j, next.item.position)));
+        // The studio shows the pair in a random order; the label names what was on screen.
+        const choice = pick === 'tie' ? 'tie' : next.shown[0] === pick ? 'A' : 'B';
         store.submitLabel(task, user.id, { itemId: next.item.id, idempotencyKey: `demo-${a.name}-${next.item.id}`, value: { choice } });
         labels++;
         progress = true;

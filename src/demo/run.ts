@@ -46,7 +46,7 @@ interface Sizes {
 }
 
 const FULL: Sizes = { nTrain: 20000, vocab: 2000, nLayer: 4, nEmbd: 128, nHead: 4, sftEpochs: 3, pairs: 2000, rmEpochs: 3, ppoIters: 60, ppoBatch: 32, newTokens: 16, evalPrompts: 128, bestOfN: 4 };
-const QUICK: Sizes = { nTrain: 8000, vocab: 800, nLayer: 2, nEmbd: 96, nHead: 2, sftEpochs: 2, pairs: 1500, rmEpochs: 3, ppoIters: 30, ppoBatch: 16, newTokens: 12, evalPrompts: 64, bestOfN: 4 };
+const QUICK: Sizes = { nTrain: 12000, vocab: 1000, nLayer: 3, nEmbd: 128, nHead: 4, sftEpochs: 2, pairs: 1500, rmEpochs: 3, ppoIters: 30, ppoBatch: 16, newTokens: 12, evalPrompts: 64, bestOfN: 4 };
 
 export interface DemoSummary {
   out: string;
