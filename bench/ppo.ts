@@ -24,7 +24,7 @@
 // (so `total` can be below the sum of the phases).
 //
 // Ours is ppo()'s iteration (src/trainers/ppo/train.ts) with the same library pieces in the same
-// order — generate, scoreIds, responseLogprobs in micro-batches, klPenaltyRewards, gae, whiten,
+// order — generate, scoreIds, responseLogprobs in chunks of 64 rows, klPenaltyRewards, gae, whiten,
 // ppoPolicyLoss, ppoValueLoss, optimizerStep (clipGradNorm + AdamW + schedule) — minus what ppo()
 // does around it that is not compute: reading prompts, decoding the responses to text and
 // re-tokenising them for the reward model (scoreTexts; here scoreIds on the same ids), logging,
@@ -201,8 +201,9 @@ class OursCase {
         const vals: Tensor[] = [];
         torch.noGrad(() =>
           maybeAutocast(cfg.dtype, () => {
-            for (let s = 0; s < B; s += microBatch) {
-              const [sq, mk, tg] = [seq.narrow(0, s, microBatch), mask.narrow(0, s, microBatch), targets.narrow(0, s, microBatch)];
+            for (let s = 0; s < B; s += 64) { // ppo()'s ROLLOUT_CHUNK
+              const n = Math.min(64, B - s);
+              const [sq, mk, tg] = [seq.narrow(0, s, n), mask.narrow(0, s, n), targets.narrow(0, s, n)];
               lp.push(responseLogprobs(policy, sq, mk, tg, P, { temperature: cfg.temperature }).logprobs);
               refLp.push(responseLogprobs(ref, sq, mk, tg, P, { temperature: cfg.temperature }).logprobs);
               vals.push(valueModel.forward(sq, { attentionMask: mk }).values.narrow(1, P - 1, R).float());

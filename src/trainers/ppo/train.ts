@@ -29,6 +29,13 @@ import { scoreTexts } from '../reward/score.js';
 import { type KLControllerState, AdaptiveKLController, FixedKLController, explainedVariance, gae, klPenaltyRewards, ppoPolicyLoss, ppoValueLoss, whiten } from './loss.js';
 import { ppoConfig, type PPOConfig, type PPOConfigInput } from './config.js';
 
+/**
+ * Rows per no-grad forward when recomputing the rollout's log-probs and values (step 3), as TRL's
+ * local_rollout_forward_batch_size: big batches are faster than the training micro-batches, and the
+ * first minibatch's ratio is still 1 to float32 rounding (the tests hold it to 1e-6).
+ */
+const ROLLOUT_CHUNK = 64;
+
 export interface PPOOptions {
   /** A reward function given in code (instead of --reward-model / --reward-fn). */
   rewardFn?: RewardFn;
@@ -208,15 +215,15 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
         const mask = tensor(maskRows, { dtype: 'int64' }); // (B, P+R)
         const targets = seq.narrow(1, P, R).contiguous(); // (B, R)
         const respMask = mask.narrow(1, P, R).float().contiguous(); // (B, R) 1 up to and including EOS
-        // 3. log-probs of the sampled tokens under policy and reference (logits / T), and values,
-        //    in micro-batches of the size the epochs use, so the first ratio is exactly 1
+        // 3. log-probs of the sampled tokens under policy and reference (logits / T), and values
         const lp: Tensor[] = [];
         const refLp: Tensor[] = [];
         const vals: Tensor[] = [];
         noGrad(() =>
           maybeAutocast(cfg.dtype, () => {
-            for (let s = 0; s < B; s += microBatch) {
-              const [sq, mk, tg] = [seq.narrow(0, s, microBatch), mask.narrow(0, s, microBatch), targets.narrow(0, s, microBatch)];
+            for (let s = 0; s < B; s += ROLLOUT_CHUNK) {
+              const n = Math.min(ROLLOUT_CHUNK, B - s);
+              const [sq, mk, tg] = [seq.narrow(0, s, n), mask.narrow(0, s, n), targets.narrow(0, s, n)];
               lp.push(responseLogprobs(policy, sq, mk, tg, P, { temperature: cfg.temperature }).logprobs);
               refLp.push(responseLogprobs(ref, sq, mk, tg, P, { temperature: cfg.temperature }).logprobs);
               vals.push(valueModel.forward(sq, { attentionMask: mk }).values.narrow(1, P - 1, R).float()); // (b, R) V(s_t) before token t
