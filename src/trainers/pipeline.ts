@@ -94,7 +94,7 @@ export function readPipeline(file: string): PipelineStage[] {
     const schema = STAGES[kind as StageKind].schema as unknown as z.ZodObject;
     const yaml = readYamlConfig(schema, file, { section: js, lineOf });
     const config = validateConfig(schema, yaml.values, { yaml, command: `rlhf ${kind}` }) as Record<string, unknown> & { out: string };
-    for (const key of ['model', 'out', 'data', 'prompts', 'rewardModel', 'rewardFn', 'refModel', 'valueModel'] as const) {
+    for (const key of ['model', 'out', 'data', 'evalData', 'prompts', 'rewardModel', 'rewardFn', 'refModel', 'valueModel'] as const) {
       const v = config[key];
       if (typeof v === 'string' && !v.startsWith('/')) config[key] = resolve(base, v);
     }

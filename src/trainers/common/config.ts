@@ -27,6 +27,7 @@ export function dataFields(d: { maxLength?: number } = {}) {
     data: z.string().min(1).describe('dataset file: .jsonl, .json, .csv, .tsv or .txt'),
     columns: z.record(z.string(), z.string()).default({}).describe("rename columns: NEW=OLD pairs, e.g. 'text=sentence'"),
     evalSplit: z.number().min(0).max(0.5).default(0.05).describe('fraction held out for evaluation (0: none)'),
+    evalData: z.string().min(1).nullable().default(null).describe('a separate held-out file (same format and --columns) instead of --eval-split, e.g. a dev set'),
     skipInvalid: z.boolean().default(false).describe('skip malformed rows (and count them) instead of stopping'),
     maxLength: z.int().min(2).default(d.maxLength ?? 256).describe('longest example in tokens (longer ones are truncated; also capped by the model)'),
   };
@@ -55,6 +56,6 @@ export type OptimOptions = z.infer<z.ZodObject<ReturnType<typeof optimFields>>>;
 /** Help sections every trainer shows in this order. */
 export const HELP_GROUPS = {
   'Model and output': ['model', 'out', 'resume', 'saveEvery', 'keepCheckpoints', 'logEvery', 'seed', 'dtype', 'quiet'],
-  Data: ['data', 'columns', 'evalSplit', 'skipInvalid', 'maxLength'],
+  Data: ['data', 'columns', 'evalSplit', 'evalData', 'skipInvalid', 'maxLength'],
   Optimization: ['epochs', 'maxSteps', 'batchSize', 'gradAccum', 'lr', 'weightDecay', 'adamBetas', 'schedule', 'warmupSteps', 'maxGradNorm'],
 } as const;

@@ -15,6 +15,7 @@ import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { atomicWriteJson } from '../../util/atomic.js';
 import type { OptimOptions } from './config.js';
 import { listCheckpoints } from './checkpoint.js';
+import { trainEvalSplit } from '../../data/index.js';
 
 /** A trainer input that cannot work; the message names the option or file and the fix. */
 export class TrainerError extends Error {
@@ -74,4 +75,12 @@ export function totalOptimizerSteps(stepsPerEpoch: number, o: Pick<OptimOptions,
 
 export function requireFile(path: string, flag: string): void {
   if (!existsSync(path)) throw new TrainerError(`${flag} ${path} does not exist.`);
+}
+
+/**
+ * Training and held-out examples: all of `items` for training and `heldOut` for evaluation when a
+ * separate file was given (--eval-data), else a seeded --eval-split of `items`.
+ */
+export function trainAndHeldOut<T>(items: T[], heldOut: T[] | null, evalSplit: number, seed: number): { train: T[]; eval: T[] } {
+  return heldOut ? { train: items, eval: heldOut } : trainEvalSplit(items, evalSplit, seed);
 }

@@ -11,8 +11,8 @@ import { manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
 import type { CausalLM } from '../../models/types.js';
 import { copyModel, loadPretrained } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
-import { PREFERENCE_FORMATS, padRight, readDataset, tokenizePreference, trainEvalSplit, type PreferenceExample } from '../../data/index.js';
-import { prepareOutDir, saveFinalModel, TrainerError, maybeAutocast } from '../common/setup.js';
+import { PREFERENCE_FORMATS, padRight, readDataset, tokenizePreference, type PreferenceExample } from '../../data/index.js';
+import { prepareOutDir, saveFinalModel, trainAndHeldOut, TrainerError, maybeAutocast } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
 import { labelledSequenceLogprobs } from '../common/logprobs.js';
 import type { TrainerHooks } from '../sft/train.js';
@@ -71,14 +71,16 @@ export async function dpo(input: DPOConfigInput, hooks: TrainerHooks = {}): Prom
     const maxLength = Math.min(cfg.maxLength, model.config.n_positions);
 
     // 2. pairs
-    const ds = readDataset(cfg.data, { columns: cfg.columns, skipInvalid: cfg.skipInvalid, expectFormat: PREFERENCE_FORMATS });
-    if (ds.skipped > 0) say(`skipped ${ds.skipped} malformed rows of ${cfg.data}`);
-    const pairs: Pair[] = tokenizePreference(ds.rows, tokenizer, { maxLength, maxPromptLength: Math.min(cfg.maxPromptLength, maxLength - 1) }).map((e: PreferenceExample) => ({
-      chosen: [...e.promptIds, ...e.chosenIds],
-      rejected: [...e.promptIds, ...e.rejectedIds],
-      promptLength: e.promptIds.length,
-    }));
-    const { train, eval: held } = trainEvalSplit(pairs, cfg.evalSplit, cfg.seed);
+    const load = (file: string): Pair[] => {
+      const ds = readDataset(file, { columns: cfg.columns, skipInvalid: cfg.skipInvalid, expectFormat: PREFERENCE_FORMATS });
+      if (ds.skipped > 0) say(`skipped ${ds.skipped} malformed rows of ${file}`);
+      return tokenizePreference(ds.rows, tokenizer, { maxLength, maxPromptLength: Math.min(cfg.maxPromptLength, maxLength - 1) }).map((e: PreferenceExample) => ({
+        chosen: [...e.promptIds, ...e.chosenIds],
+        rejected: [...e.promptIds, ...e.rejectedIds],
+        promptLength: e.promptIds.length,
+      }));
+    };
+    const { train, eval: held } = trainAndHeldOut(load(cfg.data), cfg.evalData ? load(cfg.evalData) : null, cfg.evalSplit, cfg.seed);
     if (train.length === 0) throw new TrainerError(`${cfg.data} gave no training pairs after the eval split.`);
     say(`dpo: ${train.length} training pairs, ${held.length} held out`);
     const average = cfg.lossType === 'ipo';

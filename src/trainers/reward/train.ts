@@ -19,10 +19,10 @@ import { saveStateDict } from '../../nn/state-dict.js';
 import type { ScalarHeadModel } from '../../models/heads.js';
 import { loadScalarModel } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
-import { REWARD_FORMATS, padRight, readDataset, rewardExamples, trainEvalSplit, type RewardExample } from '../../data/index.js';
+import { REWARD_FORMATS, padRight, readDataset, rewardExamples, type RewardExample } from '../../data/index.js';
 import { accuracy, f1, meanMargin, pairwiseAccuracy, pearson, precision, recall, spearman } from '../../eval/metrics.js';
 import { atomicWriteJson } from '../../util/atomic.js';
-import { prepareOutDir, saveFinalModel, TrainerError } from '../common/setup.js';
+import { prepareOutDir, saveFinalModel, trainAndHeldOut, TrainerError } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
 import type { TrainerHooks } from '../sft/train.js';
 import { bradleyTerryLoss, labelBceLoss, ratingRegressionLoss } from './loss.js';
@@ -61,12 +61,17 @@ export async function trainRewardModel(input: RewardConfigInput, hooks: TrainerH
     const pad = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
 
     // 2. the feedback
-    const ds = readDataset(cfg.data, { columns: cfg.columns, skipInvalid: cfg.skipInvalid, expectFormat: REWARD_FORMATS, positiveLabel: cfg.positiveLabel ?? undefined, dimensions: cfg.dimensions.length ? cfg.dimensions : undefined });
-    if (ds.skipped > 0) say(`skipped ${ds.skipped} malformed rows of ${cfg.data}`);
-    const all = rewardExamples(ds, tokenizer, { maxLength });
+    const load = (file: string): ReturnType<typeof rewardExamples> & { format: string } => {
+      const ds = readDataset(file, { columns: cfg.columns, skipInvalid: cfg.skipInvalid, expectFormat: REWARD_FORMATS, positiveLabel: cfg.positiveLabel ?? undefined, dimensions: cfg.dimensions.length ? cfg.dimensions : undefined });
+      if (ds.skipped > 0) say(`skipped ${ds.skipped} malformed rows of ${file}`);
+      return { ...rewardExamples(ds, tokenizer, { maxLength }), format: ds.format };
+    };
+    const all = load(cfg.data);
     const kind = all.kind;
-    if (cfg.kind !== 'auto' && cfg.kind !== kind) throw new TrainerError(`--kind ${cfg.kind}, but ${cfg.data} holds ${kind} data (${ds.format} columns); fix --kind or --columns.`);
-    const { train, eval: held } = trainEvalSplit(all.examples as RewardExample[], cfg.evalSplit, cfg.seed);
+    if (cfg.kind !== 'auto' && cfg.kind !== kind) throw new TrainerError(`--kind ${cfg.kind}, but ${cfg.data} holds ${kind} data (${all.format} columns); fix --kind or --columns.`);
+    const heldFile = cfg.evalData ? load(cfg.evalData) : null;
+    if (heldFile && heldFile.kind !== kind) throw new TrainerError(`--eval-data ${cfg.evalData} holds ${heldFile.kind} data, --data holds ${kind}; they must be the same kind.`);
+    const { train, eval: held } = trainAndHeldOut(all.examples as RewardExample[], heldFile ? (heldFile.examples as RewardExample[]) : null, cfg.evalSplit, cfg.seed);
     if (train.length === 0) throw new TrainerError(`${cfg.data} gave no training examples after the eval split.`);
     say(`reward (${kind}): ${train.length} training examples, ${held.length} held out`);
 

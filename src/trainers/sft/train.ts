@@ -9,8 +9,8 @@ import { manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
 import type { CausalLM } from '../../models/types.js';
 import { loadPretrained } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
-import { SFT_FORMATS, collateSft, packSequences, readDataset, tokenizeSft, trainEvalSplit, type SftExample } from '../../data/index.js';
-import { prepareOutDir, saveFinalModel, TrainerError } from '../common/setup.js';
+import { SFT_FORMATS, collateSft, packSequences, readDataset, tokenizeSft, type SftExample } from '../../data/index.js';
+import { prepareOutDir, saveFinalModel, trainAndHeldOut, TrainerError } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
 import { causalLmLoss } from './loss.js';
 import { sftConfig, type SFTConfig, type SFTConfigInput } from './config.js';
@@ -63,10 +63,13 @@ export async function sft(input: SFTConfigInput, hooks: TrainerHooks = {}): Prom
     const maxLength = Math.min(cfg.maxLength, model.config.n_positions);
 
     // 2. data: examples with loss masks, an eval split, packing
-    const ds = readDataset(cfg.data, { columns: cfg.columns, skipInvalid: cfg.skipInvalid, expectFormat: SFT_FORMATS });
-    if (ds.skipped > 0) say(`skipped ${ds.skipped} malformed rows of ${cfg.data}`);
-    const examples = tokenizeSft(ds.rows, tokenizer, { maxLength, appendEos: cfg.appendEos, completionOnly: cfg.completionOnlyLoss });
-    const { train, eval: held } = trainEvalSplit(examples, cfg.evalSplit, cfg.seed);
+    const load = (file: string): { examples: SftExample[]; format: string } => {
+      const ds = readDataset(file, { columns: cfg.columns, skipInvalid: cfg.skipInvalid, expectFormat: SFT_FORMATS });
+      if (ds.skipped > 0) say(`skipped ${ds.skipped} malformed rows of ${file}`);
+      return { examples: tokenizeSft(ds.rows, tokenizer, { maxLength, appendEos: cfg.appendEos, completionOnly: cfg.completionOnlyLoss }), format: ds.format };
+    };
+    const ds = load(cfg.data);
+    const { train, eval: held } = trainAndHeldOut(ds.examples, cfg.evalData ? load(cfg.evalData).examples : null, cfg.evalSplit, cfg.seed);
     const trainSet = cfg.packing ? packSequences(train, maxLength) : train;
     if (trainSet.length === 0) throw new TrainerError(`${cfg.data} gave no training examples after the eval split; add data or lower --eval-split.`);
     const pad = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
