@@ -14,17 +14,13 @@
 // per generate() call (inside ours_ms) and runs everything in bf16 with a bf16 KV cache;
 // forward_bf16 is a frozen model (reference / reward) holding bf16 weights; forward_bf16_autocast
 // is the same forward under autocast with float32 weights, PyTorch's path, for comparison.
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import * as torch from '../src/torch/index.js';
 import { GPT2LMHeadModel } from '../src/models/gpt2.js';
 import { generate } from '../src/generation/generate.js';
-import { torchPython, type BenchRow, report } from './common.js';
+import { TorchServer, alternate, flagValue, loadMeter, report, timedRow, torchScript, type BenchRow } from './common.js';
 
 const quick = process.argv.includes('--quick');
-const itersArg = process.argv.indexOf('--iters');
-const iters = itersArg > 0 ? Number(process.argv[itersArg + 1]) : quick ? 1 : 2;
+const iters = Number(flagValue('--iters') ?? (quick ? 1 : 2));
 const cfg = {
   n_layer: 12,
   n_embd: 768,
@@ -34,39 +30,6 @@ const cfg = {
   forward: { B: 8, T: 128 },
   generate: { batches: [1, 16], prompt: 32, new_tokens: quick ? 16 : 64 },
 };
-
-// ---- PyTorch, one case per request --------------------------------------------------------------
-
-class TorchServer {
-  private readonly lines: AsyncIterator<string>;
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  }
-  static async start(): Promise<TorchServer | null> {
-    const py = torchPython();
-    if (!py) return null;
-    const script = new URL('./torch_gpt2.py', import.meta.url).pathname;
-    const child = spawn(py, [script, String(torch.getNumThreads()), JSON.stringify(cfg), '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const server = new TorchServer(child);
-    const hello = await server.lines.next();
-    if (hello.done) {
-      process.stderr.write(`PyTorch side failed to start: ${err}\n`);
-      return null;
-    }
-    return server;
-  }
-  async run(name: string, warm: boolean): Promise<number> {
-    this.child.stdin.write(JSON.stringify({ case: name, warm }) + '\n');
-    const r = await this.lines.next();
-    if (r.done) throw new Error(`PyTorch side exited during ${name}`);
-    return (JSON.parse(r.value) as { ms: number }).ms;
-  }
-  close(): void {
-    this.child.stdin.end();
-  }
-}
 
 // ---- ours -----------------------------------------------------------------------------------------
 
@@ -100,31 +63,19 @@ const names = ['forward_fp32', 'forward_bf16', 'forward_bf16_autocast', ...cfg.g
 const torchCase = (name: string): string => (name === 'forward_bf16_autocast' ? 'forward_bf16' : name);
 const tokens = (name: string): number => (name.startsWith('forward') ? B * T : Number(/_b(\d+)$/.exec(name)?.[1]) * cfg.generate.new_tokens);
 
-const server = await TorchServer.start();
-const load0 = (await import('node:os')).loadavg()[0] as number;
+// PyTorch serves one case per request: stdin {"case": NAME, "warm": bool} → stdout {"ms": N}.
+const server = await TorchServer.start(torchScript(new URL('./torch_gpt2.py', import.meta.url), torch.getNumThreads(), cfg));
+const loads = loadMeter();
 const rows: BenchRow[] = [];
 try {
   for (const name of names) {
-    oursRun(name, true);
-    if (server) await server.run(torchCase(name), true);
-    let o = Infinity;
-    let t: number | null = server ? Infinity : null;
-    for (let i = 0; i < iters; i++) {
-      o = Math.min(o, oursRun(name, false));
-      if (server && t !== null) t = Math.min(t, await server.run(torchCase(name), false));
-    }
-    rows.push({
-      name,
-      ours_ms: o,
-      torch_ms: t,
-      ratio: t === null ? null : t / o,
-      ours_tokens_per_s: (tokens(name) / o) * 1000,
-      torch_tokens_per_s: t === null ? null : (tokens(name) / t) * 1000,
-    });
+    const r = await alternate(iters, (warm) => oursRun(name, warm), server && (async (warm) => (await server.request<{ ms: number }>({ case: torchCase(name), warm })).ms));
+    const o = Math.min(Infinity, ...r.ours);
+    const t = r.torch && Math.min(Infinity, ...r.torch);
+    rows.push(timedRow(name, o, t, tokens(name)));
   }
 } finally {
   server?.close();
 }
-const load1 = (await import('node:os')).loadavg()[0] as number;
-if (process.argv.includes('--json')) process.stderr.write(`load average (1 min) before/after: ${load0.toFixed(2)} / ${load1.toFixed(2)} on ${(await import('node:os')).availableParallelism()} CPUs\n`);
+const [load0, load1] = loads();
 report('models', rows, { threads: torch.getNumThreads(), iters, shapes: cfg, torch: server ? 'python3-torch' : null, load_avg_1m: [load0, load1] });

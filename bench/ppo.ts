@@ -29,14 +29,9 @@
 // does around it that is not compute: reading prompts, decoding the responses to text and
 // re-tokenising them for the reward model (scoreTexts; here scoreIds on the same ids), logging,
 // checkpoints. Those would make the token counts of random ids drift between the two sides.
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import * as torch from '../src/torch/index.js';
 import type { Tensor } from '../src/torch/index.js';
-import { GPT2LMHeadModel, GPT2_DEFAULTS } from '../src/models/gpt2.js';
+import { GPT2LMHeadModel } from '../src/models/gpt2.js';
 import { ScalarHeadModel } from '../src/models/heads.js';
 import { copyModel } from '../src/models/clone.js';
 import { generate } from '../src/generation/generate.js';
@@ -50,29 +45,19 @@ import { ppoConfig, type PPOConfig } from '../src/trainers/ppo/config.js';
 import { rolloutSeed } from '../src/trainers/ppo/train.js';
 import type { AdamW } from '../src/optim/adamw.js';
 import type { LRScheduler } from '../src/optim/schedule.js';
-import { torchPython, type BenchRow, report } from './common.js';
+import { addPeakRss, alternate, type BenchRow, flagValue, gpt2Config, gpt2Shape, type Gpt2Shape, measureCases, report, rssChild, rssMb, selectCases, torchScript } from './common.js';
 
-const rssMb = (field: 'VmRSS' | 'VmHWM'): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) / 1024;
 const BASE_RSS_MB = rssMb('VmRSS'); // node + libtorch loaded, nothing built yet
 
 const argv = process.argv;
 const tiny = argv.includes('--tiny');
-const flagValue = (flag: string): string | null => {
-  const i = argv.indexOf(flag);
-  return i > 0 ? (argv[i + 1] ?? null) : null;
-};
 const rounds = Number(flagValue('--rounds') ?? 2);
 
 const PHASES = ['generation', 'scoring', 'logprobs', 'advantages', 'training', 'total'] as const;
 type Phase = (typeof PHASES)[number];
 type PhaseMs = Record<Phase, number>;
 
-interface CaseConfig {
-  n_layer: number;
-  n_embd: number;
-  n_head: number;
-  vocab_size: number;
-  n_positions: number;
+interface CaseConfig extends Gpt2Shape {
   /** Prompts per iteration (ppo()'s --batch-size). */
   batch: number;
   prompt: number;
@@ -86,9 +71,7 @@ interface CaseConfig {
   hp: { lr: number; betas: number[]; weight_decay: number; max_grad_norm: number; temperature: number; kl_coef: number; gamma: number; lam: number; clip_range: number; clip_range_value: number; vf_coef: number };
 }
 
-const shape = tiny
-  ? { n_layer: 2, n_embd: 64, n_head: 4, vocab_size: 512, n_positions: 64, batch: 16, prompt: 8, new_tokens: 8 }
-  : { n_layer: 12, n_embd: 768, n_head: 12, vocab_size: 50257, n_positions: 1024, batch: 16, prompt: 32, new_tokens: 32 };
+const shape = { ...gpt2Shape(tiny), batch: 16, ...(tiny ? { prompt: 8, new_tokens: 8 } : { prompt: 32, new_tokens: 32 }) };
 /** ppo()'s config for these shapes: every field not given here is ppoConfig's default. */
 const ppoCfg = (rolloutDtype: 'float32' | 'bfloat16'): PPOConfig =>
   ppoConfig.parse({
@@ -104,9 +87,7 @@ const caseOf = (rolloutDtype: 'float32' | 'bfloat16'): CaseConfig => {
   return { ...shape, num_mini_batches: p.numMiniBatches, ppo_epochs: p.ppoEpochs, rollout_dtype: rolloutDtype, iterations_planned: 1000, hp: hpOf(p) };
 };
 const allCases: Record<string, CaseConfig> = { rollout_fp32: caseOf('float32'), rollout_bf16: caseOf('bfloat16') };
-const only = flagValue('--case');
-if (only && !allCases[only]) throw new Error(`--case ${only}: one of ${Object.keys(allCases).join(', ')}`);
-const cases: Record<string, CaseConfig> = only ? { [only]: allCases[only] as CaseConfig } : allCases;
+const cases = selectCases(allCases);
 
 /** The prompts, the same ids on both sides: (B, P) from a fixed seed. */
 const rand = mulberry32(20240611);
@@ -132,7 +113,7 @@ class OursCase {
   constructor(readonly c: CaseConfig) {
     this.cfg = ppoCfg(c.rollout_dtype);
     torch.manualSeed(0);
-    const gpt2 = { ...GPT2_DEFAULTS, n_layer: c.n_layer, n_embd: c.n_embd, n_head: c.n_head, vocab_size: c.vocab_size, n_positions: c.n_positions, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
+    const gpt2 = gpt2Config(c);
     // As ppo() builds them: reference = frozen copy of the policy, value model = copy of the reward model.
     this.policy = new GPT2LMHeadModel(gpt2);
     this.ref = copyModel(this.policy);
@@ -283,135 +264,55 @@ class OursCase {
 }
 
 // `--rss CASE`: the child process that measures our peak RSS for one iteration of a case.
-const rssCase = flagValue('--rss');
-if (rssCase) {
-  const c = new OursCase(allCases[rssCase] as CaseConfig);
-  c.iteration();
-  // VmHWM, not resourceUsage().maxRSS: Linux carries ru_maxrss over exec from the spawning process.
-  process.stdout.write(JSON.stringify({ base_rss_mb: BASE_RSS_MB, peak_rss_mb: rssMb('VmHWM') }) + '\n');
-  process.exit(0);
-}
+rssChild(BASE_RSS_MB, (name) => void new OursCase(allCases[name] as CaseConfig).iteration());
 
-// ---- PyTorch, one iteration per request -------------------------------------------------------------
+// ---- interleaved measurement: PyTorch serves one iteration per request ------------------------------
 
-const script = fileURLToPath(new URL('./torch_ppo.py', import.meta.url));
-const cfgArg = JSON.stringify({ cases: allCases, prompts });
 interface TorchIteration {
   ms: PhaseMs;
   kl: number;
   score: number;
   loss: number;
 }
-
-class TorchServer {
-  private readonly lines: AsyncIterator<string>;
-  private constructor(private readonly child: ChildProcessWithoutNullStreams, readonly err: () => string) {
-    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  }
-  static async start(py: string): Promise<TorchServer | null> {
-    const child = spawn(py, [script, String(torch.getNumThreads()), cfgArg, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const server = new TorchServer(child, () => err);
-    const hello = await server.lines.next();
-    if (hello.done) {
-      process.stderr.write(`PyTorch side failed to start: ${err}\n`);
-      return null;
-    }
-    return server;
-  }
-  async iteration(name: string): Promise<TorchIteration> {
-    this.child.stdin.write(JSON.stringify({ case: name }) + '\n');
-    const r = await this.lines.next();
-    if (r.done) throw new Error(`PyTorch side exited during ${name}: ${this.err()}`);
-    return JSON.parse(r.value) as TorchIteration;
-  }
-  close(): void {
-    this.child.stdin.end();
-  }
-}
-
-/** Peak and base RSS (MB) of a fresh process running one iteration of the case, or null if it failed. */
-function childRss(cmd: string, args: string[]): { base_rss_mb: number; peak_rss_mb: number } | null {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
-  const line = r.stdout?.trim().split('\n').pop();
-  if (r.status !== 0 || !line) {
-    process.stderr.write(`RSS child ${cmd} ${args.slice(0, 2).join(' ')} … failed: ${r.stderr}\n`);
-    return null;
-  }
-  return JSON.parse(line) as { base_rss_mb: number; peak_rss_mb: number };
-}
-
-// ---- interleaved measurement ------------------------------------------------------------------------
-
 const best = (a: PhaseMs | null, b: PhaseMs): PhaseMs => (a ? (Object.fromEntries(PHASES.map((p) => [p, Math.min(a[p], b[p])])) as PhaseMs) : { ...b });
-const py = torchPython();
-if (!py) process.stderr.write("PyTorch not found: reporting ours only. To compare, install Debian's python3-torch (sudo apt-get install python3-torch), which /usr/bin/python3 imports.\n");
-const server = py ? await TorchServer.start(py) : null;
-const os = await import('node:os');
-const load0 = os.loadavg()[0] as number;
-const rows: BenchRow[] = [];
-try {
-  for (const [name, c] of Object.entries(cases)) {
-    const ours = new OursCase(c);
-    try {
-      ours.iteration(); // warm-up: first-touch allocations, AdamW state
-      if (server) await server.iteration(name);
-      let o: PhaseMs | null = null;
-      let t: PhaseMs | null = null;
-      let gen = { castMs: Infinity, prefillMs: Infinity, decodeMs: Infinity };
-      let last: { ours: { kl: number; score: number; loss: number }; torch: TorchIteration | null } = { ours: { kl: NaN, score: NaN, loss: NaN }, torch: null };
-      for (let i = 0; i < rounds; i++) {
-        const oi = ours.iteration();
-        o = best(o, oi);
-        gen = { castMs: Math.min(gen.castMs, ours.genTimings.castMs), prefillMs: Math.min(gen.prefillMs, ours.genTimings.prefillMs), decodeMs: Math.min(gen.decodeMs, ours.genTimings.decodeMs) };
-        const ti = server ? await server.iteration(name) : null;
-        if (ti) t = best(t, ti.ms);
-        last = { ours: oi, torch: ti };
-      }
-      const oms = o as PhaseMs;
-      for (const phase of PHASES) {
-        const row: BenchRow = {
-          name: `${name}/${phase}`,
-          case: name,
-          phase,
-          ours_ms: oms[phase],
-          torch_ms: t ? t[phase] : null,
-          ratio: t ? t[phase] / oms[phase] : null,
-        };
-        if (phase === 'generation') Object.assign(row, { ours_cast_ms: gen.castMs, ours_prefill_ms: gen.prefillMs, ours_decode_ms: gen.decodeMs, new_tokens: c.batch * c.new_tokens });
-        if (phase === 'total') {
-          Object.assign(row, {
-            ours_episodes_per_s: (c.batch / oms.total) * 1000,
-            torch_episodes_per_s: t ? (c.batch / t.total) * 1000 : null,
-            ours_kl: last.ours.kl, torch_kl: last.torch?.kl ?? null,
-            ours_policy_loss: last.ours.loss, torch_policy_loss: last.torch?.loss ?? null,
-          });
-        }
-        rows.push(row);
-      }
-    } finally {
-      ours.dispose();
+const torchSide = torchScript(new URL('./torch_ppo.py', import.meta.url), torch.getNumThreads(), { cases: allCases, prompts });
+const { rows, torchRan, loads } = await measureCases(torchSide, cases, (c) => new OursCase(c), async (ours, server, name, c) => {
+  const out: BenchRow[] = [];
+  // One warm-up iteration each (first-touch allocations, AdamW state), then `rounds` alternating.
+  const r = await alternate(rounds, () => ({ ...ours.iteration(), gen: ours.genTimings }), server && (() => server.request<TorchIteration>({ case: name })));
+  let o: PhaseMs | null = null;
+  let t: PhaseMs | null = null;
+  let gen = { castMs: Infinity, prefillMs: Infinity, decodeMs: Infinity };
+  for (const oi of r.ours) {
+    o = best(o, oi);
+    gen = { castMs: Math.min(gen.castMs, oi.gen.castMs), prefillMs: Math.min(gen.prefillMs, oi.gen.prefillMs), decodeMs: Math.min(gen.decodeMs, oi.gen.decodeMs) };
+  }
+  for (const ti of r.torch ?? []) t = best(t, ti.ms);
+  const last = { ours: r.ours.at(-1) ?? { kl: NaN, score: NaN, loss: NaN }, torch: r.torch?.at(-1) ?? null };
+  const oms = o as PhaseMs;
+  for (const phase of PHASES) {
+    const row: BenchRow = {
+      name: `${name}/${phase}`,
+      case: name,
+      phase,
+      ours_ms: oms[phase],
+      torch_ms: t ? t[phase] : null,
+      ratio: t ? t[phase] / oms[phase] : null,
+    };
+    if (phase === 'generation') Object.assign(row, { ours_cast_ms: gen.castMs, ours_prefill_ms: gen.prefillMs, ours_decode_ms: gen.decodeMs, new_tokens: c.batch * c.new_tokens });
+    if (phase === 'total') {
+      Object.assign(row, {
+        ours_episodes_per_s: (c.batch / oms.total) * 1000,
+        torch_episodes_per_s: t ? (c.batch / t.total) * 1000 : null,
+        ours_kl: last.ours.kl, torch_kl: last.torch?.kl ?? null,
+        ours_policy_loss: last.ours.loss, torch_policy_loss: last.torch?.loss ?? null,
+      });
     }
+    out.push(row);
   }
-} finally {
-  server?.close();
-}
+  return out;
+});
 // Peak memory, each side in a fresh process (after the timing, so it does not disturb it).
-if (!argv.includes('--no-rss')) {
-  for (const row of rows) {
-    if (row.phase !== 'total') continue;
-    const name = row.case as string;
-    const mine = childRss(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--rss', name, ...(tiny ? ['--tiny'] : [])]);
-    const theirs = py ? childRss(py, [script, String(torch.getNumThreads()), cfgArg, '--rss', name]) : null;
-    Object.assign(row, {
-      ours_peak_rss_mb: mine?.peak_rss_mb ?? null,
-      ours_base_rss_mb: mine?.base_rss_mb ?? null,
-      torch_peak_rss_mb: theirs?.peak_rss_mb ?? null,
-      torch_base_rss_mb: theirs?.base_rss_mb ?? null,
-    });
-  }
-}
-const load1 = os.loadavg()[0] as number;
-if (argv.includes('--json')) process.stderr.write(`load average (1 min) before/after: ${load0.toFixed(2)} / ${load1.toFixed(2)} on ${os.availableParallelism()} CPUs\n`);
-report('ppo', rows, { threads: torch.getNumThreads(), rounds, tiny, shape, torch: server ? 'python3-torch' : null, load_avg_1m: [load0, load1] });
+if (!argv.includes('--no-rss')) for (const row of rows) if (row.phase === 'total') addPeakRss(row, row.case as string, import.meta.url, tiny ? ['--tiny'] : [], torchSide);
+const [load0, load1] = loads();
+report('ppo', rows, { threads: torch.getNumThreads(), rounds, tiny, shape, torch: torchRan ? 'python3-torch' : null, load_avg_1m: [load0, load1] });

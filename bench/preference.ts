@@ -21,14 +21,9 @@
 // are null without python3-torch. Also each side's peak RSS (VmHWM) in a fresh process running 3
 // steps of the case. Ours and PyTorch's steps alternate (after one warm-up step each), a row is the
 // best of `rounds` steps per side.
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import * as torch from '../src/torch/index.js';
 import type { Tensor } from '../src/torch/index.js';
-import { GPT2LMHeadModel, GPT2_DEFAULTS } from '../src/models/gpt2.js';
+import { GPT2LMHeadModel } from '../src/models/gpt2.js';
 import { ScalarHeadModel } from '../src/models/heads.js';
 import { mulberry32, padRight } from '../src/data/index.js';
 import { labelledSequenceLogprobs } from '../src/trainers/common/logprobs.js';
@@ -40,27 +35,17 @@ import { rewardConfig } from '../src/trainers/reward/config.js';
 import type { AdamW } from '../src/optim/adamw.js';
 import type { LRScheduler } from '../src/optim/schedule.js';
 import type { OptimOptions } from '../src/trainers/common/config.js';
-import { torchPython, type BenchRow, report } from './common.js';
+import { addPeakRss, alternate, fastest, flagValue, gpt2Config, gpt2Shape, type Gpt2Shape, measureCases, report, rssChild, rssMb, selectCases, timed, timedRow, torchScript } from './common.js';
 
-const rssMb = (field: 'VmRSS' | 'VmHWM'): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) / 1024;
 const BASE_RSS_MB = rssMb('VmRSS'); // node + libtorch loaded, nothing built yet
 
 const argv = process.argv;
 const tiny = argv.includes('--tiny');
-const flagValue = (flag: string): string | null => {
-  const i = argv.indexOf(flag);
-  return i > 0 ? (argv[i + 1] ?? null) : null;
-};
 const rounds = Number(flagValue('--rounds') ?? 3);
 
-interface CaseConfig {
+interface CaseConfig extends Gpt2Shape {
   kind: 'dpo' | 'reward';
   dtype: 'fp32' | 'bf16';
-  n_layer: number;
-  n_embd: number;
-  n_head: number;
-  vocab_size: number;
-  n_positions: number;
   lr: number;
   weight_decay: number;
   betas: number[];
@@ -69,9 +54,7 @@ interface CaseConfig {
   beta: number;
 }
 
-const shape = tiny
-  ? { n_layer: 2, n_embd: 64, n_head: 4, vocab_size: 512, n_positions: 64 }
-  : { n_layer: 12, n_embd: 768, n_head: 12, vocab_size: 50257, n_positions: 1024 };
+const shape = gpt2Shape(tiny);
 const dims = tiny ? { B: 4, prompt: 8, response: 8 } : { B: 4, prompt: 32, response: 32 };
 // Every field not given is the trainer's default.
 const dpoDefaults = dpoConfig.parse({ model: 'bench', out: 'bench', data: 'bench', batchSize: dims.B });
@@ -83,9 +66,7 @@ const allCases: Record<string, CaseConfig> = {
   reward_fp32: { kind: 'reward', dtype: 'fp32', ...shape, ...optim(rewardDefaults), beta: 0 },
   reward_bf16: { kind: 'reward', dtype: 'bf16', ...shape, ...optim(rewardDefaults), beta: 0 },
 };
-const only = flagValue('--case');
-if (only && !allCases[only]) throw new Error(`--case ${only}: one of ${Object.keys(allCases).join(', ')}`);
-const cases: Record<string, CaseConfig> = only ? { [only]: allCases[only] as CaseConfig } : allCases;
+const cases = selectCases(allCases);
 
 /** The pairs, the same ids on both sides. */
 const rand = mulberry32(20240612);
@@ -136,7 +117,7 @@ class OursCase {
 
   constructor(readonly c: CaseConfig) {
     torch.manualSeed(0);
-    const gpt2 = { ...GPT2_DEFAULTS, n_layer: c.n_layer, n_embd: c.n_embd, n_head: c.n_head, vocab_size: c.vocab_size, n_positions: c.n_positions, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
+    const gpt2 = gpt2Config(c);
     this.model = c.kind === 'dpo' ? new GPT2LMHeadModel(gpt2) : new ScalarHeadModel(gpt2);
     this.model.eval(); // runLoop's dropout: false, as both trainers ask
     this.pad = c.vocab_size - 1;
@@ -194,119 +175,22 @@ class OursCase {
   }
 }
 
-function timed(fn: () => number): { ms: number; loss: number } {
-  const t0 = performance.now();
-  const loss = fn();
-  return { ms: performance.now() - t0, loss };
-}
-
 // `--rss CASE`: the child process that measures our peak RSS for one case.
-const rssCase = flagValue('--rss');
-if (rssCase) {
-  const c = new OursCase(allCases[rssCase] as CaseConfig);
+rssChild(BASE_RSS_MB, (name) => {
+  const c = new OursCase(allCases[name] as CaseConfig);
   for (let i = 0; i < 3; i++) c.step();
-  process.stdout.write(JSON.stringify({ base_rss_mb: BASE_RSS_MB, peak_rss_mb: rssMb('VmHWM') }) + '\n');
-  process.exit(0);
-}
+});
 
-// ---- PyTorch, one step per request --------------------------------------------------------------------
+// ---- interleaved measurement: PyTorch serves one step per request -----------------------------------
 
-const script = fileURLToPath(new URL('./torch_preference.py', import.meta.url));
-const cfgArg = JSON.stringify({ cases: allCases, pairs });
-
-class TorchServer {
-  private readonly lines: AsyncIterator<string>;
-  private constructor(private readonly child: ChildProcessWithoutNullStreams, readonly err: () => string) {
-    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  }
-  static async start(py: string): Promise<TorchServer | null> {
-    const child = spawn(py, [script, String(torch.getNumThreads()), cfgArg, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const server = new TorchServer(child, () => err);
-    const hello = await server.lines.next();
-    if (hello.done) {
-      process.stderr.write(`PyTorch side failed to start: ${err}\n`);
-      return null;
-    }
-    return server;
-  }
-  async step(name: string): Promise<{ ms: number; loss: number }> {
-    this.child.stdin.write(JSON.stringify({ case: name }) + '\n');
-    const r = await this.lines.next();
-    if (r.done) throw new Error(`PyTorch side exited during ${name}: ${this.err()}`);
-    return JSON.parse(r.value) as { ms: number; loss: number };
-  }
-  close(): void {
-    this.child.stdin.end();
-  }
-}
-
-/** Peak and base RSS (MB) of a fresh process running 3 steps of the case, or null if it failed. */
-function childRss(cmd: string, args: string[]): { base_rss_mb: number; peak_rss_mb: number } | null {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
-  const line = r.stdout?.trim().split('\n').pop();
-  if (r.status !== 0 || !line) {
-    process.stderr.write(`RSS child ${cmd} ${args.slice(0, 2).join(' ')} … failed: ${r.stderr}\n`);
-    return null;
-  }
-  return JSON.parse(line) as { base_rss_mb: number; peak_rss_mb: number };
-}
-
-// ---- interleaved measurement ------------------------------------------------------------------------
-
-const py = torchPython();
-if (!py) process.stderr.write("PyTorch not found: reporting ours only. To compare, install Debian's python3-torch (sudo apt-get install python3-torch), which /usr/bin/python3 imports.\n");
-const server = py ? await TorchServer.start(py) : null;
-const os = await import('node:os');
-const load0 = os.loadavg()[0] as number;
-const rows: BenchRow[] = [];
-try {
-  for (const [name, c] of Object.entries(cases)) {
-    const ours = new OursCase(c);
-    try {
-      ours.step(); // warm-up: first-touch allocations, AdamW state
-      if (server) await server.step(name);
-      let o = { ms: Infinity, loss: NaN };
-      let t: { ms: number; loss: number } | null = server ? { ms: Infinity, loss: NaN } : null;
-      for (let i = 0; i < rounds; i++) {
-        const oi = timed(() => ours.step());
-        if (oi.ms < o.ms) o = oi;
-        if (server && t) {
-          const ti = await server.step(name);
-          if (ti.ms < t.ms) t = ti;
-        }
-      }
-      rows.push({
-        name,
-        ours_ms: o.ms,
-        torch_ms: t?.ms ?? null,
-        ratio: t ? t.ms / o.ms : null,
-        ours_tokens_per_s: (TOKENS / o.ms) * 1000,
-        torch_tokens_per_s: t ? (TOKENS / t.ms) * 1000 : null,
-        ours_loss: o.loss,
-        torch_loss: t?.loss ?? null,
-      });
-    } finally {
-      ours.dispose();
-    }
-  }
-} finally {
-  server?.close();
-}
+const torchSide = torchScript(new URL('./torch_preference.py', import.meta.url), torch.getNumThreads(), { cases: allCases, pairs });
+const { rows, torchRan, loads } = await measureCases(torchSide, cases, (c) => new OursCase(c), async (ours, server, name) => {
+  const r = await alternate(rounds, () => timed(() => ours.step()), server && (() => server.request<{ ms: number; loss: number }>({ case: name })));
+  const o = fastest(r.ours);
+  const t = r.torch && fastest(r.torch);
+  return [{ ...timedRow(name, o.ms, t?.ms ?? null, TOKENS), ours_loss: o.loss, torch_loss: t?.loss ?? null }];
+});
 // Peak memory, each side in a fresh process (after the timing, so it does not disturb it).
-if (!argv.includes('--no-rss')) {
-  for (const row of rows) {
-    const mine = childRss(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--rss', row.name, ...(tiny ? ['--tiny'] : [])]);
-    const theirs = py ? childRss(py, [script, String(torch.getNumThreads()), cfgArg, '--rss', row.name]) : null;
-    Object.assign(row, {
-      ours_peak_rss_mb: mine?.peak_rss_mb ?? null,
-      ours_base_rss_mb: mine?.base_rss_mb ?? null,
-      torch_peak_rss_mb: theirs?.peak_rss_mb ?? null,
-      torch_base_rss_mb: theirs?.base_rss_mb ?? null,
-    });
-  }
-}
-const load1 = os.loadavg()[0] as number;
-if (argv.includes('--json')) process.stderr.write(`load average (1 min) before/after: ${load0.toFixed(2)} / ${load1.toFixed(2)} on ${os.availableParallelism()} CPUs\n`);
-report('preference', rows, { threads: torch.getNumThreads(), rounds, tiny, pairs: dims, torch: server ? 'python3-torch' : null, load_avg_1m: [load0, load1] });
+if (!argv.includes('--no-rss')) for (const row of rows) addPeakRss(row, row.name, import.meta.url, tiny ? ['--tiny'] : [], torchSide);
+const [load0, load1] = loads();
+report('preference', rows, { threads: torch.getNumThreads(), rounds, tiny, pairs: dims, torch: torchRan ? 'python3-torch' : null, load_avg_1m: [load0, load1] });

@@ -23,147 +23,19 @@ One iteration is what TRL's PPOTrainer does per batch, written out in eager PyTo
               schedule, zero_grad; TRL's minibatch stats (entropy from the full logits, approx-KL,
               clip fractions) under no_grad.
 Dropout 0 everywhere; weights N(0, 0.02) as GPT-2 initialises them. The prompts come from the
-TypeScript side so both sides feed the same ids.
+TypeScript side so both sides feed the same ids. The models (transformers' eager GPT-2, written out),
+generate and selective_log_softmax are bench/torch_common.py's.
 """
-import json
-import math
-import resource
 import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-from torch_conv1d import Conv1D
-
-
-def rss_mb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-BASE_RSS_MB = rss_mb("VmRSS")  # python + torch loaded, nothing built yet
-
-# ---- the model: transformers' eager GPT-2, written out ------------------------------------------------
-
-
-class Block(torch.nn.Module):
-    def __init__(self, C, nh, P):
-        super().__init__()
-        self.C, self.nh = C, nh
-        self.ln_1 = torch.nn.LayerNorm(C)
-        self.c_attn = Conv1D(C, 3 * C)
-        self.c_proj = Conv1D(C, C)
-        self.ln_2 = torch.nn.LayerNorm(C)
-        self.c_fc = Conv1D(C, 4 * C)
-        self.mlp_proj = Conv1D(4 * C, C)
-        self.register_buffer("bias", torch.tril(torch.ones(P, P, dtype=torch.bool)).view(1, 1, P, P), persistent=False)
-
-    def attn(self, x, past, add_mask):
-        B, T, C = x.shape
-        nh = self.nh
-        q, k, v = self.c_attn(x).split(C, dim=2)
-        q = q.view(B, T, nh, C // nh).transpose(1, 2)  # (B, nh, T, hs)
-        k = k.view(B, T, nh, C // nh).transpose(1, 2)
-        v = v.view(B, T, nh, C // nh).transpose(1, 2)
-        if past is not None:  # transformers' tuple cache: concatenate the past every step
-            k = torch.cat((past[0], k), dim=-2)
-            v = torch.cat((past[1], v), dim=-2)
-        Tk = k.shape[-2]
-        w = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(C // nh)  # (B, nh, T, Tk)
-        causal = self.bias[:, :, Tk - T : Tk, :Tk]
-        w = torch.where(causal, w, torch.tensor(torch.finfo(w.dtype).min, dtype=w.dtype))
-        if add_mask is not None:  # (B, 1, 1, Tk) additive padding mask, as transformers adds it
-            w = w + add_mask
-        w = F.softmax(w, dim=-1).type(v.dtype)
-        y = torch.matmul(w, v).transpose(1, 2).reshape(B, T, C)
-        return self.c_proj(y), (k, v)
-
-    def forward(self, x, past=None, add_mask=None):
-        a, present = self.attn(self.ln_1(x), past, add_mask)
-        x = x + a
-        x = x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
-        return x, present
-
-
-class GPT2Body(torch.nn.Module):
-    """transformers' GPT2Model: hidden states after ln_f; attention_mask → position ids and an additive mask."""
-
-    def __init__(self, n_layer, C, nh, V, P):
-        super().__init__()
-        self.wte = torch.nn.Embedding(V, C)
-        self.wpe = torch.nn.Embedding(P, C)
-        torch.nn.init.normal_(self.wte.weight, std=0.02)
-        torch.nn.init.normal_(self.wpe.weight, std=0.02)
-        self.h = torch.nn.ModuleList([Block(C, nh, P) for _ in range(n_layer)])
-        self.ln_f = torch.nn.LayerNorm(C)
-
-    def forward(self, ids, attention_mask=None, past=None):
-        B, T = ids.shape
-        start = 0 if past is None else past[0][0].shape[-2]
-        if attention_mask is not None:  # TRL: position_ids = cumsum(mask) − mask
-            pos = attention_mask.cumsum(1) - attention_mask.long()
-            x = self.wte(ids) + self.wpe(pos)
-            add_mask = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
-        else:
-            x = self.wte(ids) + self.wpe(torch.arange(start, start + T).unsqueeze(0))
-            add_mask = None
-        presents = []
-        for i, block in enumerate(self.h):
-            x, p = block(x, None if past is None else past[i], add_mask)
-            if past is not None or attention_mask is None:
-                presents.append(p)
-        return self.ln_f(x), presents
-
-
-class LM(torch.nn.Module):
-    """GPT2LMHeadModel: tied head, logits for every position."""
-
-    def __init__(self, n_layer, C, nh, V, P):
-        super().__init__()
-        self.transformer = GPT2Body(n_layer, C, nh, V, P)
-
-    def forward(self, ids, attention_mask=None, past=None):
-        h, presents = self.transformer(ids, attention_mask, past)
-        return F.linear(h, self.transformer.wte.weight), presents  # (B, T, V)
-
-
-class ScalarHead(torch.nn.Module):
-    """GPT2ForSequenceClassification with num_labels = 1: the reward and the value model."""
-
-    def __init__(self, n_layer, C, nh, V, P):
-        super().__init__()
-        self.transformer = GPT2Body(n_layer, C, nh, V, P)
-        self.score = torch.nn.Linear(C, 1, bias=False)
-        torch.nn.init.normal_(self.score.weight, std=0.02)
-
-    def forward(self, ids, attention_mask=None):
-        h, _ = self.transformer(ids, attention_mask)
-        return self.score(h).squeeze(-1)  # (B, T)
-
-
-def build_models(c):
-    shape = (c["n_layer"], c["n_embd"], c["n_head"], c["vocab_size"], c["n_positions"])
-    return shape, LM(*shape)
-
+sys.dont_write_bytecode = True  # importing torch_common must not leave bench/__pycache__ behind
+from torch_common import LM, ScalarHead, generate, model_shape, selective_log_softmax, serve_cases, setup
 
 # ---- TRL's helpers --------------------------------------------------------------------------------------
-
-
-def selective_log_softmax(logits, index):
-    """TRL's selective_log_softmax: gather the chosen logits, subtract a per-row logsumexp (a loop, to bound memory)."""
-    if logits.dtype in (torch.float32, torch.float64):
-        selected = torch.gather(logits, dim=-1, index=index.unsqueeze(-1)).squeeze(-1)
-        lse = torch.stack([torch.logsumexp(lg, dim=-1) for lg in logits])
-        return selected - lse
-    out = []
-    for row_logits, row_labels in zip(logits, index):
-        row_logps = F.log_softmax(row_logits, dim=-1)
-        out.append(row_logps.gather(dim=-1, index=row_labels.unsqueeze(-1)).squeeze(-1))
-    return torch.stack(out)
 
 
 def masked_mean(values, mask, axis=None):
@@ -190,22 +62,6 @@ def masked_whiten(values, mask, shift_mean=True):
     return whitened
 
 
-def generate(model, ids, new_tokens, temperature):
-    """HF-style sampling: full logits on the prompt, torch.cat KV cache, softmax + multinomial."""
-    logits, past = model(ids)
-    out = [ids]
-    for i in range(new_tokens):
-        nl = logits[:, -1, :].float()
-        if temperature != 1.0:  # transformers skips the temperature warper at T = 1
-            nl = nl / temperature
-        nxt = torch.multinomial(F.softmax(nl, dim=-1), 1)  # (B, 1)
-        out.append(nxt)
-        if i == new_tokens - 1:
-            break
-        logits, past = model(nxt, past=past)
-    return torch.cat(out, dim=1)  # (B, P + R)
-
-
 # ---- one PPO iteration --------------------------------------------------------------------------------
 
 
@@ -214,7 +70,8 @@ class Case:
         torch.manual_seed(0)
         self.c = c
         hp = c["hp"]
-        shape, self.policy = build_models(c)
+        shape = model_shape(c)
+        self.policy = LM(*shape)
         self.ref = LM(*shape)
         self.ref.load_state_dict(self.policy.state_dict())  # the reference starts as the policy
         self.reward = ScalarHead(*shape)
@@ -338,29 +195,10 @@ class Case:
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    torch.set_num_threads(int(args[0]) if args else torch.get_num_threads())
-    cfg = json.loads(args[1]) if len(args) > 1 else {}
+    cfg = setup()
     cases, prompts = cfg["cases"], cfg["prompts"]
-    if "--rss" in sys.argv:
-        name = sys.argv[sys.argv.index("--rss") + 1]
-        case = Case(cases[name], prompts)
-        case.iteration()
-        # VmHWM of this address space (ru_maxrss would carry over exec from the spawning bench).
-        peak = rss_mb("VmHWM")
-        if peak != peak:
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({"base_rss_mb": BASE_RSS_MB, "peak_rss_mb": peak}), flush=True)
-        return
-    # stdin {"case": NAME} → stdout {"ms": {phase: ms}, ...}; one case's models in memory at a time.
-    built = {}
-    print(json.dumps({"ready": True, "torch_version": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
-    for line in sys.stdin:
-        name = json.loads(line)["case"]
-        for other in [k for k in built if k != name]:
-            del built[other]
-        case = built.get(name) or built.setdefault(name, Case(cases[name], prompts))
-        print(json.dumps(case.iteration()), flush=True)
+    # --rss: one iteration; --serve: stdin {"case": NAME} → stdout {"ms": {phase: ms}, "kl", "score", "loss"}.
+    serve_cases(lambda name: Case(cases[name], prompts), lambda case: case.iteration(), rss_steps=1, timed=False)
 
 
 if __name__ == "__main__":

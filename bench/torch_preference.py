@@ -5,7 +5,7 @@ Run by the TypeScript bench with Debian's /usr/bin/python3 (python3-torch 1.13, 
     /usr/bin/python3 bench/torch_preference.py THREADS '{"cases": {...}, "pairs": {...}}' --rss CASE   peak RSS (VmHWM) of 3 steps
 
 One step is what TRL's trainers do per batch, written out in eager PyTorch (the GPT-2 of
-bench/torch_ppo.py: transformers' eager GPT-2, dropout 0, weights N(0, 0.02)):
+bench/torch_common.py: transformers' eager GPT-2, dropout 0, weights N(0, 0.02)):
   dpo     DPOTrainer.concatenated_forward: chosen and rejected rows in one (2B, L) batch → full logits
           (2B, L, V) → labels rolled left, prompt masked, selective_log_softmax (TRL's), summed per
           row; sigmoid DPO loss against reference log-probs precomputed once (precompute_ref_log_probs),
@@ -15,18 +15,13 @@ bench/torch_ppo.py: transformers' eager GPT-2, dropout 0, weights N(0, 0.02)):
           −logsigmoid(r_c − r_r).mean(); backward, clip_grad_norm_, AdamW, zero_grad.
 bf16 is torch.autocast('cpu', dtype=torch.bfloat16) around forward and loss, the backward outside it.
 """
-import json
-import resource
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
-sys.dont_write_bytecode = True  # importing torch_ppo must not leave bench/__pycache__ behind
-from torch_ppo import LM, ScalarHead, rss_mb, selective_log_softmax
-
-BASE_RSS_MB = rss_mb("VmRSS")  # python + torch loaded, nothing built yet
+sys.dont_write_bytecode = True  # importing torch_common must not leave bench/__pycache__ behind
+from torch_common import LM, ScalarHead, model_shape, selective_log_softmax, serve_cases, setup
 
 
 class Case:
@@ -34,9 +29,8 @@ class Case:
         torch.manual_seed(0)
         self.c = c
         self.bf16 = c["dtype"] == "bf16"
-        shape = (c["n_layer"], c["n_embd"], c["n_head"], c["vocab_size"], c["n_positions"])
         self.kind = c["kind"]
-        self.model = (LM if self.kind == "dpo" else ScalarHead)(*shape).eval()  # dropout off (no dropout modules)
+        self.model = (LM if self.kind == "dpo" else ScalarHead)(*model_shape(c)).eval()  # dropout off (no dropout modules)
         prompt = torch.tensor(pairs["prompt"], dtype=torch.long)  # (B, P)
         chosen = torch.cat([prompt, torch.tensor(pairs["chosen"], dtype=torch.long)], 1)  # (B, P + R)
         rejected = torch.cat([prompt, torch.tensor(pairs["rejected"], dtype=torch.long)], 1)
@@ -99,31 +93,10 @@ class Case:
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    torch.set_num_threads(int(args[0]) if args else torch.get_num_threads())
-    cfg = json.loads(args[1]) if len(args) > 1 else {}
+    cfg = setup()
     cases, pairs = cfg["cases"], cfg["pairs"]
-    if "--rss" in sys.argv:
-        name = sys.argv[sys.argv.index("--rss") + 1]
-        case = Case(cases[name], pairs)
-        for _ in range(3):
-            case.step()
-        peak = rss_mb("VmHWM")
-        if peak != peak:
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({"base_rss_mb": BASE_RSS_MB, "peak_rss_mb": peak}), flush=True)
-        return
-    # stdin {"case": NAME} → stdout {"ms": N, "loss": L}; one case's model in memory at a time.
-    built = {}
-    print(json.dumps({"ready": True, "torch_version": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
-    for line in sys.stdin:
-        name = json.loads(line)["case"]
-        for other in [k for k in built if k != name]:
-            del built[other]
-        case = built.get(name) or built.setdefault(name, Case(cases[name], pairs))
-        t0 = time.perf_counter()
-        loss = case.step()
-        print(json.dumps({"ms": (time.perf_counter() - t0) * 1000, "loss": loss}), flush=True)
+    # --rss: 3 steps; --serve: stdin {"case": NAME} → stdout {"ms": N, "loss": L}.
+    serve_cases(lambda name: Case(cases[name], pairs), lambda case: case.step(), rss_steps=3)
 
 
 if __name__ == "__main__":
