@@ -105,8 +105,8 @@ async function demoStages(o: DemoOptions): Promise<DemoSummary> {
     const rows = ds.rows.filter((r) => r.response.split(' ').length >= 4).slice(0, z.nTrain * 2);
     labelled = rows.map((r) => ({ text: r.response, label: r.label }));
     texts = labelled.map((r) => r.text);
-    const starts = texts.map((t) => t.split(' ').slice(0, 3).join(' '));
-    prompts = starts.slice(0, 600);
+    // Prompts: the first three words of sentences (the rest of the story is the model's).
+    prompts = [...new Set(texts.map((t) => t.split(' ').slice(0, 3).join(' ')))].slice(0, z.evalPrompts + z.pairs + 2000);
     oodPrompts = oodReviewPrompts(200, o.seed);
   } else {
     const reviews = generateReviews(z.nTrain, o.seed);
@@ -126,11 +126,13 @@ async function demoStages(o: DemoOptions): Promise<DemoSummary> {
   // 2. tokenizer + SFT from scratch
   stage(2, `supervised fine-tuning: a ${z.nLayer}-layer, ${z.nEmbd}-wide GPT-2 from scratch`);
   const tokenizer: Tokenizer = trainByteLevelBpe(texts, { vocabSize: z.vocab, modelMaxLength: 64 });
-  o.log(`  byte-level BPE tokenizer trained on the text: ${tokenizer.vocabSize} tokens (GPT-2's 50,257 would make the LM head 40× larger than the rest of this model)`);
+
   const eos = tokenizer.eosTokenId ?? 0;
   const base = new GPT2LMHeadModel({ ...GPT2_DEFAULTS, vocab_size: tokenizer.vocabSize, bos_token_id: eos, eos_token_id: eos, n_layer: z.nLayer, n_embd: z.nEmbd, n_head: z.nHead, n_positions: 64, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 });
   await savePretrained(base, dir('base'), { tokenizer });
-  o.log(`  ${(base.numParameters() / 1e6).toFixed(2)}M parameters`);
+  // With GPT-2's vocabulary the embedding / LM head alone would be 50,257 × C parameters.
+  const body = base.numParameters() - tokenizer.vocabSize * z.nEmbd;
+  o.log(`  byte-level BPE tokenizer trained on the text: ${tokenizer.vocabSize} tokens; ${(base.numParameters() / 1e6).toFixed(2)}M parameters (with GPT-2's 50,257 tokens the LM head alone would be ${((50257 * z.nEmbd) / body).toFixed(0)}× the rest of the model)`);
   base.dispose();
   const sftRun = await sft(
     { model: dir('base'), data: dir('data/train.jsonl'), out: dir('sft'), epochs: z.sftEpochs, lr: 2e-3, batchSize: 32, maxLength: 40, warmupSteps: 20, schedule: 'cosine', evalSplit: 0.02, saveEvery: 0, logEvery: 20, seed: o.seed, resume: false },
