@@ -33,6 +33,30 @@ export function responseLogprobs(
   return { logprobs, entropy: entropy ?? null };
 }
 
+export interface LabelledStates {
+  /** (n, C) the hidden states that predict the labelled tokens. */
+  h: Tensor;
+  /** (n) the labelled tokens. */
+  y: Tensor;
+  /** (n) flat positions b·(T − 1) + t of them, in the (B, T − 1) grid of predicting states. */
+  rows: Tensor;
+}
+
+/**
+ * The hidden states that predict labelled tokens (labels aligned with inputIds, unshifted, −100
+ * where nothing is scored: the state at t predicts token t + 1) — what SFT's loss and DPO's
+ * sequence log-probs feed to the LM head, so neither prompts nor padding reach it.
+ */
+export function labelledStates(model: CausalLM, inputIds: Tensor, attentionMask: Tensor | null, labels: Tensor): LabelledStates {
+  const [B, T] = inputIds.shape as [number, number];
+  const hidden = model.forwardHidden(inputIds, { attentionMask }); // (B, T, C)
+  const C = hidden.size(2);
+  const h = hidden.narrow(1, 0, T - 1).reshape(B * (T - 1), C); // (N, C)
+  const y = labels.narrow(1, 1, T - 1).reshape(B * (T - 1)); // (N)
+  const rows = y.ne(-100).nonzero().squeeze(1); // (n)
+  return { h: h.indexSelect(0, rows), y: y.indexSelect(0, rows), rows };
+}
+
 export interface SequenceLogprobs {
   /** (B) Σ_t log π(y_t | …) over each row's labelled tokens. */
   sum: Tensor;
@@ -47,12 +71,8 @@ export interface SequenceLogprobs {
  */
 export function labelledSequenceLogprobs(model: CausalLM, inputIds: Tensor, attentionMask: Tensor | null, labels: Tensor): SequenceLogprobs {
   const [B, T] = inputIds.shape as [number, number];
-  const hidden = model.forwardHidden(inputIds, { attentionMask }); // (B, T, C)
-  const C = hidden.size(2);
-  const h = hidden.narrow(1, 0, T - 1).reshape(B * (T - 1), C); // (N, C)
-  const y = labels.narrow(1, 1, T - 1).reshape(B * (T - 1)); // (N)
-  const rows = y.ne(-100).nonzero().squeeze(1); // (n)
-  const { logprobs } = F.linearLogProbs(h.indexSelect(0, rows), model.outputEmbeddings(), y.indexSelect(0, rows)); // (n)
+  const { h, y, rows } = labelledStates(model, inputIds, attentionMask, labels);
+  const { logprobs } = F.linearLogProbs(h, model.outputEmbeddings(), y); // (n)
   const owner = rows.div(T - 1).floor().long(); // (n) the row each position belongs to
   const sum = zeros([B]).scatterAdd(0, owner, logprobs); // (B)
   const count = zeros([B]).scatterAdd(0, owner, onesLike(logprobs)); // (B)

@@ -6,6 +6,7 @@
 import type { Tensor } from '../../torch/tensor.js';
 import { F } from '../../torch/index.js';
 import type { CausalLM } from '../../models/types.js';
+import { labelledStates } from '../common/logprobs.js';
 
 export interface LmLoss {
   /** Mean negative log-likelihood over the labelled tokens (0-d). */
@@ -16,14 +17,8 @@ export interface LmLoss {
 
 /** inputIds, attentionMask, labels: (B, T); attentionMask null when every token is real. */
 export function causalLmLoss(model: CausalLM, inputIds: Tensor, attentionMask: Tensor | null, labels: Tensor): LmLoss {
-  const [B, T] = inputIds.shape as [number, number];
-  const hidden = model.forwardHidden(inputIds, { attentionMask }); // (B, T, C)
-  const C = hidden.size(2);
-  const h = hidden.narrow(1, 0, T - 1).reshape(B * (T - 1), C); // (N, C): positions 0..T−2 predict 1..T−1
-  const y = labels.narrow(1, 1, T - 1).reshape(B * (T - 1)); // (N)
-  const rows = y.ne(-100).nonzero().squeeze(1); // (n) the labelled positions
-  const n = rows.size(0);
+  const { h, y } = labelledStates(model, inputIds, attentionMask, labels); // (n, C), (n)
+  const n = y.size(0);
   if (n === 0) return { loss: h.sum().mul(0), tokens: 0 };
-  const loss = F.linearCrossEntropy(h.indexSelect(0, rows), model.outputEmbeddings(), y.indexSelect(0, rows)); // (n, C) · (V, C)ᵀ → mean NLL
-  return { loss, tokens: n };
+  return { loss: F.linearCrossEntropy(h, model.outputEmbeddings(), y), tokens: n }; // mean NLL over the n labelled tokens
 }
