@@ -35,7 +35,7 @@ import { GPT2LMHeadModel } from '../src/models/gpt2.js';
 import { ScalarHeadModel } from '../src/models/heads.js';
 import { copyModel } from '../src/models/clone.js';
 import { generate } from '../src/generation/generate.js';
-import { mulberry32, padLeft } from '../src/data/index.js';
+import { mulberry32, padLeft, permutation } from '../src/data/index.js';
 import { scoreIds } from '../src/trainers/reward/score.js';
 import { responseLogprobs } from '../src/trainers/common/logprobs.js';
 import { maskedMean } from '../src/trainers/common/masked.js';
@@ -216,11 +216,7 @@ class OursCase {
     let nStats = 0;
     const rnd = mulberry32(rolloutSeed(cfg.seed, it) ^ 0x5bd1e995);
     for (let k = 0; k < cfg.ppoEpochs; k++) {
-      const perm = Array.from({ length: B }, (_, i) => i);
-      for (let i = B - 1; i > 0; i--) {
-        const j = Math.floor(rnd() * (i + 1));
-        [perm[i], perm[j]] = [perm[j] as number, perm[i] as number];
-      }
+      const perm = permutation(B, rnd);
       for (let m = 0; m < B; m += miniBatch) {
         for (let u = m; u < m + miniBatch; u += microBatch) {
           const stats = torch.tidy(() => {

@@ -25,7 +25,7 @@ import * as torch from '../src/torch/index.js';
 import type { Tensor } from '../src/torch/index.js';
 import { GPT2LMHeadModel } from '../src/models/gpt2.js';
 import { ScalarHeadModel } from '../src/models/heads.js';
-import { mulberry32, padRight } from '../src/data/index.js';
+import { collatePreference, mulberry32, padRight, type PreferenceExample } from '../src/data/index.js';
 import { labelledSequenceLogprobs } from '../src/trainers/common/logprobs.js';
 import { createOptimizer, maybeAutocast, optimizerStep } from '../src/trainers/common/setup.js';
 import { dpoSigmoidLoss } from '../src/trainers/dpo/loss.js';
@@ -80,27 +80,12 @@ const TOKENS = 2 * dims.B * (dims.prompt + dims.response);
 
 // ---- ours ---------------------------------------------------------------------------------------------
 
-/** As dpo()'s Pair: prompt + chosen, prompt + rejected, labels from promptLength on. */
-interface Pair {
-  chosen: number[];
-  rejected: number[];
-  promptLength: number;
-}
-const ourPairs: Pair[] = pairs.prompt.map((p, b) => ({ chosen: [...p, ...(pairs.chosen[b] as number[])], rejected: [...p, ...(pairs.rejected[b] as number[])], promptLength: p.length }));
-
-/** dpo()'s collatePairs: rows [chosen…, rejected…] right-padded, labels −100 on prompt and padding. */
-function collatePairs(ps: readonly Pair[], pad: number): { inputIds: Tensor; attentionMask: Tensor; labels: Tensor } {
-  const seqs = [...ps.map((p) => p.chosen), ...ps.map((p) => p.rejected)];
-  const starts = [...ps.map((p) => p.promptLength), ...ps.map((p) => p.promptLength)];
-  const { inputIds, attentionMask } = padRight(seqs, pad); // (2B, T)
-  const T = inputIds.size(1);
-  const labels = torch.tensor(seqs.map((s, i) => Array.from({ length: T }, (_, t) => (t >= (starts[i] as number) && t < s.length ? (s[t] as number) : -100))), { dtype: 'int64' });
-  return { inputIds, attentionMask, labels };
-}
+/** The pairs as the trainers tokenise them (promptIds, chosenIds, rejectedIds). */
+const ourPairs: PreferenceExample[] = pairs.prompt.map((p, b) => ({ promptIds: p, chosenIds: pairs.chosen[b] as number[], rejectedIds: pairs.rejected[b] as number[] }));
 
 /** dpo()'s pairLogps (sums, the sigmoid loss): (B) chosen and rejected. */
-function pairLogps(model: GPT2LMHeadModel, ps: readonly Pair[], pad: number): { chosen: Tensor; rejected: Tensor } {
-  const b = collatePairs(ps, pad);
+function pairLogps(model: GPT2LMHeadModel, ps: readonly PreferenceExample[], pad: number): { chosen: Tensor; rejected: Tensor } {
+  const b = collatePreference(ps, pad); // (2B, T)
   const { sum } = labelledSequenceLogprobs(model, b.inputIds, b.attentionMask, b.labels); // (2B)
   const B = ps.length;
   return { chosen: sum.narrow(0, 0, B), rejected: sum.narrow(0, B, B) };
@@ -146,7 +131,7 @@ class OursCase {
       return { loss: r.loss, stats: { ...r.stats, 'logps/chosen': piC.detach().mean(), 'logps/rejected': piR.detach().mean() } };
     }
     // trainRewardModel()'s preference branch: scores of [chosen…, rejected…], Bradley–Terry.
-    const { inputIds, attentionMask } = padRight([...ourPairs.map((p) => p.chosen), ...ourPairs.map((p) => p.rejected)], this.pad);
+    const { inputIds, attentionMask } = padRight([...ourPairs.map((p) => [...p.promptIds, ...p.chosenIds]), ...ourPairs.map((p) => [...p.promptIds, ...p.rejectedIds])], this.pad);
     const r = (this.model as ScalarHeadModel).forward(inputIds, { attentionMask }).scores.float(); // (2B)
     const b = ourPairs.length;
     const { loss, stats } = bradleyTerryLoss(r.narrow(0, 0, b), r.narrow(0, b, b), { centerRewardsCoefficient: rewardDefaults.centerRewardsCoefficient });

@@ -23,7 +23,7 @@
 // next one loads; models the caller passes are only read (dropout off while in use, restored afterwards).
 import type { CausalLM } from '../models/types.js';
 import type { ScalarHeadModel } from '../models/heads.js';
-import type { Module } from '../nn/module.js';
+import { inEvalMode } from '../nn/module.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { loadTokenizer } from '../tokenizers/load.js';
 import { loadPretrained } from '../models/checkpoint.js';
@@ -151,18 +151,6 @@ type Score = (prompts: string[], responses: string[]) => Promise<number[]>;
 /** A seed in [0, 2^31) derived from the run's seed and further integers (candidate k of best-of-n, …). */
 function derivedSeed(seed: number, ...parts: number[]): number {
   return mixSeed(seed, ...parts) % 2_147_483_647;
-}
-
-/** Runs fn with dropout off in every module of `models`, restoring each module's mode afterwards. */
-function inEvalMode<T>(models: readonly (Module | null)[], fn: () => T): T {
-  const modules = models.flatMap((m) => (m ? m.namedModules().map(([, x]) => x) : []));
-  const modes = modules.map((m) => m.training);
-  for (const m of modules) m.training = false;
-  try {
-    return fn();
-  } finally {
-    modules.forEach((m, i) => (m.training = modes[i] as boolean));
-  }
 }
 
 function ci95(xs: readonly number[]): [number, number] {

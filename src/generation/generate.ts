@@ -19,6 +19,7 @@ import type { Tensor } from '../torch/tensor.js';
 import { full, keep, manualSeed, noGrad, ones, tensor, tidy, zeros, arange, buildInfo, getNumThreads, setNumThreads } from '../torch/index.js';
 import type { CausalLM, ForwardOptions, KVCache } from '../models/types.js';
 import { Conv1D } from '../models/gpt2.js';
+import { inEvalMode } from '../nn/module.js';
 import type { Decodes } from '../tokenizers/stream.js';
 import { penalizeSeen, seenTokens, topK as topKFilter, topP as topPFilter } from './logits-processors.js';
 import type { FinishReason } from './stopping.js';
@@ -290,18 +291,6 @@ function withThreadsFor<T>(model: CausalLM, dtype: GenerationDType, fn: () => T)
   }
 }
 
-/** Runs fn with dropout off everywhere, restoring each module's mode afterwards. */
-function inEvalMode<T>(model: CausalLM, fn: () => T): T {
-  const modules = model.namedModules().map(([, m]) => m);
-  const modes = modules.map((m) => m.training);
-  for (const m of modules) m.training = false;
-  try {
-    return fn();
-  } finally {
-    modules.forEach((m, i) => (m.training = modes[i] as boolean));
-  }
-}
-
 // ---- generate --------------------------------------------------------------------------------------
 
 /**
@@ -322,7 +311,7 @@ export function generate(model: CausalLM, input: GenerateInput, opts: GenerateOp
   }
   if (opts.seed !== undefined && opts.seed !== null) manualSeed(opts.seed);
   const dtype = opts.dtype ?? (weightDType(model) === 'bfloat16' ? 'bfloat16' : 'float32');
-  const run = (): GenerateOutput => withThreadsFor(model, dtype, () => inEvalMode(model, () => noGrad(() => decodeLoop(model, input, maskRows, promptLens, o, opts, dtype))));
+  const run = (): GenerateOutput => withThreadsFor(model, dtype, () => inEvalMode([model], () => noGrad(() => decodeLoop(model, input, maskRows, promptLens, o, opts, dtype))));
   const relayout = opts.relayoutWeights ?? o.maxNewTokens >= RELAYOUT_MIN_TOKENS;
   if (weightDType(model) === dtype && (!relayout || rowMajorConvWeights(model).size === 0)) return run();
   const { result, castMs } = withDecodingWeights(model, dtype, relayout, run);

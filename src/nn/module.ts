@@ -167,3 +167,15 @@ function dedupe(entries: [string, Tensor][]): [string, Tensor][] {
 function list(keys: string[]): string {
   return keys.length <= 12 ? keys.join(', ') : `${keys.slice(0, 12).join(', ')}, … (${keys.length - 12} more)`;
 }
+
+/** Runs fn with dropout off in every module of `models` (nulls skipped), restoring each module's mode afterwards. */
+export function inEvalMode<T>(models: readonly (Module | null)[], fn: () => T): T {
+  const modules = models.flatMap((m) => (m ? m.namedModules().map(([, x]) => x) : []));
+  const modes = modules.map((m) => m.training);
+  for (const m of modules) m.training = false;
+  try {
+    return fn();
+  } finally {
+    modules.forEach((m, i) => (m.training = modes[i] as boolean));
+  }
+}

@@ -9,7 +9,7 @@
 import type { Tensor } from '../../torch/tensor.js';
 import { tidy } from '../../torch/index.js';
 import type { Module } from '../../nn/module.js';
-import { mulberry32 } from '../../data/index.js';
+import { mulberry32, permutation } from '../../data/index.js';
 import { Progress } from '../../cli/progress.js';
 import type { OptimOptions, RunOptions } from './config.js';
 import { loadLatestCheckpoint, saveCheckpoint, type CheckpointParts } from './checkpoint.js';
@@ -47,12 +47,7 @@ export interface LoopResult {
 
 /** A seeded permutation of 0..n−1 cut into batches of batchSize (the last one may be short). */
 export function epochOrder(n: number, batchSize: number, seed: number, epoch: number): number[][] {
-  const rand = mulberry32((seed * 2_654_435_761 + epoch * 97 + 1) >>> 0);
-  const perm = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [perm[i], perm[j]] = [perm[j] as number, perm[i] as number];
-  }
+  const perm = permutation(n, mulberry32((seed * 2_654_435_761 + epoch * 97 + 1) >>> 0));
   const out: number[][] = [];
   for (let i = 0; i < n; i += batchSize) out.push(perm.slice(i, i + batchSize));
   return out;

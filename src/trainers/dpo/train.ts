@@ -11,13 +11,16 @@ import { manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
 import type { CausalLM } from '../../models/types.js';
 import { copyModel, loadPretrained } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
-import { PREFERENCE_FORMATS, padRight, readDataset, tokenizePreference, type PreferenceExample } from '../../data/index.js';
+import { PREFERENCE_FORMATS, collatePreference, readDataset, tokenizePreference, type PreferenceExample } from '../../data/index.js';
 import { prepareOutDir, saveFinalModel, trainAndHeldOut, TrainerError, maybeAutocast } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
 import { labelledSequenceLogprobs } from '../common/logprobs.js';
 import type { TrainerHooks } from '../sft/train.js';
 import { dpoConservativeLoss, dpoSigmoidLoss, ipoLoss } from './loss.js';
 import { dpoConfig, type DPOConfig, type DPOConfigInput } from './config.js';
+
+/** A tokenised pair: prompt, chosen and rejected ids. */
+type Pair = PreferenceExample;
 
 export interface DPOResult {
   model: CausalLM;
@@ -27,27 +30,9 @@ export interface DPOResult {
   config: DPOConfig;
 }
 
-/** A pair ready for the model: prompt + chosen and prompt + rejected, with labels on the responses. */
-interface Pair {
-  chosen: number[];
-  rejected: number[];
-  /** Prompt length: labels start here. */
-  promptLength: number;
-}
-
-/** Rows [chosen… , rejected…] right-padded, with labels −100 on prompt and padding. */
-function collatePairs(pairs: readonly Pair[], pad: number): { inputIds: Tensor; attentionMask: Tensor; labels: Tensor } {
-  const seqs = [...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)];
-  const starts = [...pairs.map((p) => p.promptLength), ...pairs.map((p) => p.promptLength)];
-  const { inputIds, attentionMask } = padRight(seqs, pad); // (2B, T)
-  const T = inputIds.size(1);
-  const labels = tensor(seqs.map((s, i) => Array.from({ length: T }, (_, t) => (t >= (starts[i] as number) && t < s.length ? (s[t] as number) : -100))), { dtype: 'int64' }); // (2B, T)
-  return { inputIds, attentionMask, labels };
-}
-
 /** Log-probs of chosen and rejected responses, (B) each: sums, or per-token means (IPO). */
 function pairLogps(model: CausalLM, pairs: readonly Pair[], pad: number, average: boolean): { chosen: Tensor; rejected: Tensor } {
-  const b = collatePairs(pairs, pad);
+  const b = collatePreference(pairs, pad); // (2B, T): prompt + chosen rows, then prompt + rejected, labels on the responses
   const { sum, count } = labelledSequenceLogprobs(model, b.inputIds, b.attentionMask, b.labels); // (2B)
   const lp = average ? sum.div(count.clamp(1)) : sum;
   const B = pairs.length;
@@ -74,11 +59,7 @@ export async function dpo(input: DPOConfigInput, hooks: TrainerHooks = {}): Prom
     const load = (file: string): Pair[] => {
       const ds = readDataset(file, { columns: cfg.columns, skipInvalid: cfg.skipInvalid, expectFormat: PREFERENCE_FORMATS });
       if (ds.skipped > 0) say(`skipped ${ds.skipped} malformed rows of ${file}`);
-      return tokenizePreference(ds.rows, tokenizer, { maxLength, maxPromptLength: Math.min(cfg.maxPromptLength, maxLength - 1) }).map((e: PreferenceExample) => ({
-        chosen: [...e.promptIds, ...e.chosenIds],
-        rejected: [...e.promptIds, ...e.rejectedIds],
-        promptLength: e.promptIds.length,
-      }));
+      return tokenizePreference(ds.rows, tokenizer, { maxLength, maxPromptLength: Math.min(cfg.maxPromptLength, maxLength - 1) });
     };
     const { train, eval: held } = trainAndHeldOut(load(cfg.data), cfg.evalData ? load(cfg.evalData) : null, cfg.evalSplit, cfg.seed);
     if (train.length === 0) throw new TrainerError(`${cfg.data} gave no training pairs after the eval split.`);

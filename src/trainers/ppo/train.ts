@@ -17,7 +17,7 @@ import { ScalarHeadModel } from '../../models/heads.js';
 import { copyModel, loadPretrained, loadScalarModel } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { generate } from '../../generation/generate.js';
-import { mulberry32, padLeft, readPrompts } from '../../data/index.js';
+import { mulberry32, padLeft, permutation, readPrompts } from '../../data/index.js';
 import { checkedRewardFn, loadRewardFn, type RewardFn } from '../common/reward-fn.js';
 import { loadLatestCheckpoint, saveCheckpoint, type CheckpointParts } from '../common/checkpoint.js';
 import { createOptimizer, maybeAutocast, optimizerStep, prepareOutDir, saveFinalModel, totalOptimizerSteps, TrainerError } from '../common/setup.js';
@@ -67,12 +67,7 @@ export function rolloutSeed(seed: number, it: number): number {
 
 /** Rows of each prompt batch of an epoch: a seeded permutation cut into batches (the last partial one dropped). */
 function epochBatches(n: number, batchSize: number, seed: number, epoch: number): number[][] {
-  const rand = mulberry32(seed * 7_777 + epoch);
-  const perm = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [perm[i], perm[j]] = [perm[j] as number, perm[i] as number];
-  }
+  const perm = permutation(n, mulberry32(seed * 7_777 + epoch));
   const out: number[][] = [];
   for (let i = 0; i + batchSize <= n; i += batchSize) out.push(perm.slice(i, i + batchSize));
   return out;
@@ -256,11 +251,7 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
       const rand = mulberry32(rolloutSeed(cfg.seed, it) ^ 0x5bd1e995);
       let gradNorm = 0;
       for (let k = 0; k < cfg.ppoEpochs; k++) {
-        const perm = Array.from({ length: B }, (_, i) => i);
-        for (let i = B - 1; i > 0; i--) {
-          const j = Math.floor(rand() * (i + 1));
-          [perm[i], perm[j]] = [perm[j] as number, perm[i] as number];
-        }
+        const perm = permutation(B, rand);
         for (let m = 0; m < B; m += miniBatch) {
           for (let u = m; u < m + miniBatch; u += microBatch) {
             const stats = tidy(() => {

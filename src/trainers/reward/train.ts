@@ -16,7 +16,7 @@ import type { Tensor } from '../../torch/tensor.js';
 import { manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
 import { Linear } from '../../nn/layers.js';
 import { saveStateDict } from '../../nn/state-dict.js';
-import type { ScalarHeadModel } from '../../models/heads.js';
+import { lastTokenIndex, type ScalarHeadModel } from '../../models/heads.js';
 import { loadScalarModel } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { REWARD_FORMATS, padRight, readDataset, rewardExamples, type RewardExample } from '../../data/index.js';
@@ -145,7 +145,7 @@ export async function trainRewardModel(input: RewardConfigInput, hooks: TrainerH
 function ratingPredictions(model: ScalarHeadModel, head: Linear, inputIds: Tensor, attentionMask: Tensor): Tensor {
   const hidden = model.transformer.forward(inputIds, { attentionMask }); // (B, T, C)
   const [B, T] = inputIds.shape as [number, number];
-  const last = attentionMask.long().mul(tensor(Array.from({ length: T }, (_, i) => i), { dtype: 'int64' })).argmax(1); // (B)
+  const last = lastTokenIndex(attentionMask, B, T); // (B)
   const h = hidden.gather(1, last.view(B, 1, 1).expand(B, 1, hidden.size(2))).squeeze(1); // (B, C)
   return head.forward(h); // (B, D)
 }
