@@ -5,7 +5,7 @@ import { runDemo } from '../demo/run.js';
 
 export const demoConfig = z.object({
   out: z.string().min(1).default('rlhf-demo').describe('directory for the data, models, studio project and report'),
-  quick: z.boolean().default(false).describe('a reduced run (about 2 minutes): what CI checks'),
+  quick: z.boolean().default(false).describe('a reduced run (about a minute): what CI checks'),
   task: z.enum(['reviews', 'sst2']).default('reviews').describe('reviews: generated movie reviews and simulated annotators; sst2: the SST-2 file given by --data, its labels as the feedback'),
   data: z.string().min(1).nullable().default(null).describe('sst2: the SST-2 training file (sentence<TAB>label), e.g. ../shared/data/sst2-train.tsv'),
   seed: z.int().min(0).default(0).describe('random seed of everything: data, initialisation, sampling'),

@@ -22,6 +22,7 @@ import { ppo } from '../trainers/ppo/train.js';
 import { evaluatePolicies, type EvalResult } from '../eval/evaluate.js';
 import { writeEvalReport } from '../eval/eval-report.js';
 import { atomicWriteJson } from '../util/atomic.js';
+import { TrainerError } from '../trainers/common/setup.js';
 import { generateReviews, lexiconScore, oodReviewPrompts, reviewPrompts } from './reviews.js';
 import { addBeforeAfterTask, annotatePairs } from './annotators.js';
 
@@ -80,6 +81,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
 async function demoStages(o: DemoOptions): Promise<DemoSummary> {
   const t0 = performance.now();
   const z = o.quick ? QUICK : FULL;
+  if (o.task === 'sst2' && (!o.data || !existsSync(o.data))) {
+    throw new TrainerError(`--task sst2 needs --data FILE: SST-2's train.tsv (sentence<TAB>label)${o.data ? `; ${o.data} does not exist` : ''}.`);
+  }
   const out = resolve(o.out);
   if (o.fresh && existsSync(out)) await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
@@ -100,8 +104,7 @@ async function demoStages(o: DemoOptions): Promise<DemoSummary> {
   let prompts: string[];
   let oodPrompts: string[];
   if (o.task === 'sst2') {
-    if (!o.data || !existsSync(o.data)) throw new Error(`--task sst2 needs --data FILE: SST-2's train.tsv (sentence<TAB>label)${o.data ? `; ${o.data} does not exist` : ''}.`);
-    const ds = readDataset(o.data, { columns: { text: 'sentence' }, expectFormat: ['labels'] as const });
+    const ds = readDataset(o.data as string, { columns: { text: 'sentence' }, expectFormat: ['labels'] as const });
     const rows = ds.rows.filter((r) => r.response.split(' ').length >= 4).slice(0, z.nTrain * 2);
     labelled = rows.map((r) => ({ text: r.response, label: r.label }));
     texts = labelled.map((r) => r.text);

@@ -38,3 +38,12 @@ test('rlhf demo --quick: SFT → annotators → reward model → PPO → evaluat
   // The studio project holds the annotators' task and the before/after pairs for a person.
   assert.ok(existsSync(join(out, 'studio', 'studio.db')));
 });
+
+test('rlhf demo --task sst2 without --data: one line naming the flag, exit 2, and OUT untouched', () => {
+  const out = tempDir('rlhf-demo-bad-');
+  const r = spawnSync(process.execPath, [BIN, 'demo', '--task', 'sst2', '--out', out], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--task sst2 needs --data FILE/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  assert.ok(existsSync(out), 'an existing OUT is not deleted before the input is checked');
+});
