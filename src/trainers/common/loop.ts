@@ -14,6 +14,7 @@ import { Progress } from '../../cli/progress.js';
 import type { OptimOptions, RunOptions } from './config.js';
 import { loadLatestCheckpoint, saveCheckpoint, type CheckpointParts } from './checkpoint.js';
 import { MetricsLogger } from './metrics-log.js';
+import { readStats } from './masked.js';
 import { createOptimizer, maybeAutocast, optimizerStep, totalOptimizerSteps } from './setup.js';
 
 export interface LoopSpec {
@@ -103,12 +104,9 @@ export async function runLoop(spec: LoopSpec): Promise<LoopResult> {
         const stats = tidy(() => {
           const r = maybeAutocast(cfg.dtype, () => spec.loss(batch(step * A + a)));
           r.loss.div(A).backward();
-          return { loss: r.loss.detach(), ...r.stats };
+          return readStats({ loss: r.loss, ...r.stats }); // one device→host copy per micro-batch
         });
-        for (const [k, t] of Object.entries(stats)) {
-          sums[k] = (sums[k] ?? 0) + t.item();
-          t.dispose();
-        }
+        for (const [k, v] of Object.entries(stats)) sums[k] = (sums[k] ?? 0) + v;
         nSums++;
       }
       const gradNorm = optimizerStep(spec.params, optimizer, scheduler, cfg.maxGradNorm);

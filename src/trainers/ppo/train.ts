@@ -22,7 +22,7 @@ import { checkedRewardFn, loadRewardFn, type RewardFn } from '../common/reward-f
 import { loadLatestCheckpoint, saveCheckpoint, type CheckpointParts } from '../common/checkpoint.js';
 import { createOptimizer, maybeAutocast, optimizerStep, prepareOutDir, saveFinalModel, totalOptimizerSteps, TrainerError } from '../common/setup.js';
 import { responseLogprobs } from '../common/logprobs.js';
-import { maskedMean } from '../common/masked.js';
+import { maskedMean, readStats } from '../common/masked.js';
 import { MetricsLogger } from '../common/metrics-log.js';
 import { Progress } from '../../cli/progress.js';
 import { scoreTexts } from '../reward/score.js';
@@ -241,9 +241,7 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
           klPerSeq: kl.stats['objective/kl'], nonScore: kl.stats['objective/non_score_reward'], entropySeq: kl.stats['objective/entropy'],
         };
       });
-      const klMean = rollout.klPerSeq.item();
-      const nonScoreReward = rollout.nonScore.item();
-      const entropyPerSeq = rollout.entropySeq.item();
+      const { kl: klMean, nonScore: nonScoreReward, entropy: entropyPerSeq } = readStats({ kl: rollout.klPerSeq, nonScore: rollout.nonScore, entropy: rollout.entropySeq });
 
       // 6. K epochs of shuffled minibatches
       const sums: Record<string, number> = {};
@@ -267,18 +265,11 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
               const vf = ppoValueLoss(vpred, pick(rollout.values), pick(rollout.returns), rm, cfg.clipRangeValue);
               const loss = pg.loss.add(vf.loss.mul(cfg.vfCoef)); // total = pg + c_v · vf
               loss.div(cfg.gradAccum).backward();
-              return {
-                'loss/policy': pg.loss.detach(), 'loss/value': vf.loss.detach(), ...pg.stats, ...vf.stats, 'policy/entropy_avg': maskedMean(entropy, rm),
-              };
+              return readStats({ 'loss/policy': pg.loss, 'loss/value': vf.loss, ...pg.stats, ...vf.stats, 'policy/entropy_avg': maskedMean(entropy, rm) }); // one host copy
             });
-            const values: Record<string, number> = {};
-            for (const [key, t] of Object.entries(stats)) {
-              values[key] = t.item();
-              sums[key] = (sums[key] ?? 0) + values[key];
-              t.dispose();
-            }
+            for (const [key, v] of Object.entries(stats)) sums[key] = (sums[key] ?? 0) + v;
             nStats++;
-            opts.onMinibatch?.({ iteration: it, epoch: k, minibatch: (u - m) / microBatch + m / miniBatch * cfg.gradAccum, stats: values });
+            opts.onMinibatch?.({ iteration: it, epoch: k, minibatch: (u - m) / microBatch + m / miniBatch * cfg.gradAccum, stats });
           }
           gradNorm = optimizerStep(params, optimizer, scheduler, cfg.maxGradNorm);
         }
