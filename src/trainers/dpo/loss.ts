@@ -1,5 +1,6 @@
 // Direct preference losses on sequence log-probabilities (B) of the chosen and rejected responses
-// under the policy π and the frozen reference π_ref (common/sequence-logps.ts makes them). With
+// under the policy π and the frozen reference π_ref (the trainer gets them from labelledSequenceLogprobs in
+// common/logprobs.ts; common/sequence-logps.ts does the same from per-token log-probs). With
 // refs = null the loss is reference-free: log π_ref is taken as 0. Every loss is a function of
 //   h = (log π(y_c) − log π_ref(y_c)) − (log π(y_r) − log π_ref(y_r))          (B)
 // and logs TRL's stats: rewards/chosen = mean β(log π(y_c) − log π_ref(y_c)), rewards/rejected
@@ -77,8 +78,8 @@ export function dpoConservativeLoss(
 /**
  * IPO (Azar et al. 2023, "A General Theoretical Paradigm…", eq. 17; TRL loss_type "ipo"):
  *   loss = mean_b (h_b − 1/(2τ))²
- * As in TRL, the log-probs are per-token AVERAGES over the response (sequenceLogps with
- * { average: true }), not sums. The stats use τ in place of β.
+ * As in TRL, the log-probs are per-token AVERAGES over the response (sum / count of
+ * labelledSequenceLogprobs, or sequenceLogps with { average: true }), not sums. The stats use τ in place of β.
  */
 export function ipoLoss(
   policyChosenLogps: Tensor,
