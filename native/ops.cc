@@ -239,7 +239,14 @@ RLHF_FN(Sdpa) {
   // and NaN can never leak into real positions through 0·NaN in the product with v.
   auto low = q.scalar_type() == at::kHalf ? -65504.0 : -3.0e38;
 #if (TORCH_VERSION_MAJOR > 2) || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
-  // Fused kernels (flash / memory-efficient on GPU, a blocked kernel on CPU), given an additive bias.
+  // Fused kernels (flash / memory-efficient on GPU, a blocked kernel on CPU). Flash and
+  // memory-efficient kernels take no dense mask, so plain causal attention passes none: over the same
+  // positions (Tq == Tk) as is_causal, and a single query row (a decoding step) sees every key, so it
+  // needs no mask at all. Padding, windows and a cache offset with Tq > 1 (is_causal aligns the
+  // diagonal top-left, a KV cache needs it bottom-right) go as an additive bias.
+  if (causal && !mask && (Tq == Tk || Tq == 1)) {
+    return Wrap(E, at::scaled_dot_product_attention(q, k, v, c10::nullopt, p, Tq > 1, scale));
+  }
   c10::optional<at::Tensor> bias;
   if (causal) {
     auto keep = at::ones({Tq, Tk}, q.options().dtype(at::kBool)).tril(Tk - Tq);
@@ -254,7 +261,7 @@ RLHF_FN(Sdpa) {
   auto att = at::matmul(q, k.transpose(-2, -1)).mul_(scale);  // (B, nh, Tq, Tk)
   // One in-place masked_fill over the scores with the combined "may not attend" mask.
   c10::optional<at::Tensor> hide;  // true = masked
-  if (causal) hide = at::ones({Tq, Tk}, q.options().dtype(at::kBool)).triu(Tk - Tq + 1);
+  if (causal && Tq > 1) hide = at::ones({Tq, Tk}, q.options().dtype(at::kBool)).triu(Tk - Tq + 1);  // one query row sees every key
   if (mask && mask->scalar_type() == at::kBool) hide = hide ? at::logical_or(*hide, mask->logical_not()) : mask->logical_not();
   if (hide) att.masked_fill_(*hide, low);
   if (mask && mask->scalar_type() != at::kBool) att = att.add_(mask->to(att.scalar_type())).clamp_min_(low);

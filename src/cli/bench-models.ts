@@ -1,10 +1,11 @@
 // `rlhf bench-models`: model directories side by side — size, memory, load time, speed, perplexity.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import type { Command } from './command.js';
-import { UsageError } from './command.js';
+import { isUserError, UsageError } from './command.js';
 import { checkModelDir } from './generate.js';
+import { parseHubRef, resolveModel } from '../hub/resolve.js';
 import { F, itemSize, noGrad, tensor, tidy } from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { loadPretrained } from '../models/checkpoint.js';
@@ -236,7 +237,14 @@ export const benchModels: Command = {
       throw err instanceof ConfigError ? new UsageError(err.message, { cause: err }) : err;
     }
     if (positionals.length === 0) throw new UsageError(`give at least one model directory. Run 'rlhf bench-models --help'.`);
-    const dirs = positionals.map((d) => checkModelDir(d, 'bench-models'));
+    // Hub ids (org/name, org/name@revision) → their snapshots in the HF cache; the table names them by id
+    const dirs: string[] = [];
+    const names = new Map<string, string>();
+    for (const ref of positionals) {
+      const dir = checkModelDir(await resolveModel(ref), 'bench-models');
+      if (parseHubRef(ref) && !existsSync(ref)) names.set(dir, ref);
+      dirs.push(dir);
+    }
     let text = DEFAULT_TEXT;
     if (c.text !== undefined) {
       try {
@@ -246,12 +254,29 @@ export const benchModels: Command = {
       }
     }
     const opts = { dtype: c.dtype, promptTokens: c.promptTokens, newTokens: c.newTokens } as const;
+    // One model that fails (a broken checkpoint, a text its tokenizer cannot encode) costs its own
+    // row, not the rows measured before and after it: those are printed, the failure is named on
+    // stderr, and the exit code says something failed.
     const rows: ModelBench[] = [];
+    const failed: string[] = [];
+    let bug: unknown = null;
     for (const dir of dirs) {
       if (!c.json) process.stderr.write(`measuring ${dir}…\n`);
-      rows.push(await benchModel(dir, text, opts));
+      try {
+        const row = await benchModel(dir, text, opts);
+        rows.push(names.has(dir) ? { ...row, model: names.get(dir) as string } : row);
+      } catch (err) {
+        if (!isUserError(err)) {
+          bug = err;
+          break;
+        }
+        failed.push(dir);
+        process.stderr.write(`rlhf bench-models: ${dir} failed, left out of the table: ${err.message}\n`);
+      }
     }
-    process.stdout.write(c.json ? JSON.stringify(rows, null, 2) + '\n' : formatTable(rows));
+    if (rows.length) process.stdout.write(c.json ? JSON.stringify(rows, null, 2) + '\n' : formatTable(rows));
+    if (bug !== null) throw bug;
+    if (failed.length) throw new UsageError(`${failed.length} of ${dirs.length} model(s) could not be measured (${failed.join(', ')}); see the messages above`);
     return 0;
   },
 };

@@ -90,7 +90,12 @@ export const doctor: Command = {
   summary: 'check the installation and measure matmul speed (run this first)',
   help,
   async run(argv) {
-    const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, size: { type: 'string' } }, allowPositionals: false });
+    let values: { json?: boolean; size?: string };
+    try {
+      ({ values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, size: { type: 'string' } }, allowPositionals: false }));
+    } catch (err) {
+      throw new UsageError(`${(err as Error).message.replace(/\. To specify a positional argument.*$/s, '')}. Run 'rlhf doctor --help' (options: --json, --size N).`);
+    }
     const size = values.size === undefined ? 1024 : Number(values.size);
     if (!Number.isInteger(size) || size < 16 || size > 8192) throw new UsageError(`--size must be an integer between 16 and 8192, got '${values.size}'`);
     if (!values.json) process.stderr.write('measuring matmul throughput…\n');

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { trainerCommand } from './trainer-command.js';
 import { UsageError } from './command.js';
 import { Progress } from './progress.js';
+import { makeDirs } from '../util/dirs.js';
 import type { CausalLM } from '../models/types.js';
 import type { ScalarHeadModel } from '../models/heads.js';
 import { loadPretrained, loadScalarModel } from '../models/checkpoint.js';
@@ -18,6 +19,7 @@ import { loadRewardFn } from '../trainers/common/reward-fn.js';
 import { evaluatePolicies, type EvalInput, type EvalPolicy, type EvalResult, type PolicyEval } from '../eval/evaluate.js';
 import { writeEvalReport } from '../eval/eval-report.js';
 import { formatNumber } from '../eval/report.js';
+import { resolveModel } from '../hub/resolve.js';
 import { Store } from '../feedback/store.js';
 import { parseTaskSpec, taskNameSchema } from '../feedback/schemas.js';
 import type { ImportedItem } from '../feedback/schemas.js';
@@ -67,8 +69,15 @@ export function parsePolicySpec(name: string, value: string): EvalPolicy {
   const m = /^bestof:(\d+):(.+)$/.exec(value);
   if (value.startsWith('bestof:') && !m) throw new UsageError(`--policies ${name}=${value}: best-of-n is written bestof:N:DIR (e.g. ${name}=bestof:8:out/sft)`);
   const dir = m ? (m[2] as string) : value;
-  if (!existsSync(join(dir, 'config.json'))) throw new UsageError(`--policies ${name}=${value}: ${dir} is not a model directory (no config.json)`);
+  if (!existsSync(join(dir, 'config.json')) && !existsSync(join(dir, 'adapter_config.json'))) throw new UsageError(`--policies ${name}=${value}: ${dir} is not a model directory (no config.json) nor a LoRA adapter (no adapter_config.json)`);
   return m ? { name, dir, bestOfN: Number(m[1]) } : { name, dir };
+}
+
+/** A --policies value whose DIR is a Hub id (DIR, bestof:N:DIR) with the id replaced by its snapshot in the HF cache. */
+async function resolvePolicyModel(value: string): Promise<string> {
+  if (value === 'random') return value;
+  const m = /^bestof:(\d+):(.+)$/.exec(value);
+  return m ? `bestof:${m[1]}:${await resolveModel(m[2] as string)}` : resolveModel(value);
 }
 
 const REFERENCE_COLUMNS = ['reference', 'references', 'response', 'answer', 'output', 'completion', 'text'] as const;
@@ -205,14 +214,16 @@ async function runEval(config: EvalConfig): Promise<number> {
   // 0. check the flags before loading anything
   const entries = Object.entries(config.policies);
   if (entries.length === 0) throw new UsageError('--policies needs at least one NAME=DIR (e.g. --policies sft=out/sft,ppo=out/ppo)');
-  const policies = entries.map(([name, v]) => parsePolicySpec(name, String(v)));
+  const policies: EvalPolicy[] = [];
+  for (const [name, v] of entries) policies.push(parsePolicySpec(name, await resolvePolicyModel(String(v))));
   if ((config.rewardModel ? 1 : 0) + (config.rewardFn ? 1 : 0) !== 1) throw new UsageError('give one reward: --reward-model DIR (a trained reward model) or --reward-fn FILE.ts (a function of prompts and responses)');
   if ((config.studio === undefined) !== (config.studioTask === undefined)) throw new UsageError('--studio DIR and --studio-task NAME go together');
   if (config.studioTask !== undefined && !taskNameSchema.safeParse(config.studioTask).success) throw new UsageError(`--studio-task "${config.studioTask}": task names are 1–64 letters, digits, "_", "." or "-", starting with a letter or digit`);
   if (config.baseline !== undefined && !config.policies[config.baseline]) throw new UsageError(`--baseline ${config.baseline} is not one of --policies (${entries.map(([n]) => n).join(', ')})`);
   for (const [flag, dir] of [['--reward-model', config.rewardModel], ['--ref-model', config.refModel]] as const) {
-    if (dir !== undefined && !existsSync(join(dir, 'config.json'))) throw new UsageError(`${flag} ${dir} is not a model directory (no config.json)`);
+    if (dir !== undefined && !existsSync(join(dir, 'config.json')) && !existsSync(join(dir, 'adapter_config.json'))) throw new UsageError(`${flag} ${dir} is not a model directory (no config.json) nor a LoRA adapter (no adapter_config.json)`);
   }
+  makeDirs(config.out, '--out'); // now, not after minutes of sampling: a read-only or special --out fails first
 
   // 1. prompts (and references)
   const firstDir = policies.find((p) => p.dir)?.dir;

@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
-import { isUserError, UsageError } from './command.js';
+import { isUserError, OutputClosedError, UsageError } from './command.js';
+import { removeEmptyCreatedDirs } from '../util/dirs.js';
 // Each subcommand lives in its own file; add new ones to this list.
 import { benchModels } from './bench-models.js';
 import { demo } from './demo.js';
@@ -7,25 +8,46 @@ import { doctor } from './doctor.js';
 import { dpo } from './dpo.js';
 import { evalCommand } from './eval.js';
 import { generate } from './generate.js';
+import { gridworld } from './gridworld.js';
+import { grpo } from './grpo.js';
 import { init } from './init.js';
+import { kto } from './kto.js';
+import { mergeLora } from './merge-lora.js';
+import { orpo } from './orpo.js';
 import { pipeline } from './pipeline.js';
 import { ppo } from './ppo.js';
+import { pull } from './pull.js';
+import { reinforcePP } from './reinforce-pp.js';
 import { reward } from './reward.js';
+import { rft } from './rft.js';
+import { rloo } from './rloo.js';
 import { sft } from './sft.js';
+import { simpo } from './simpo.js';
 import { studio } from './studio.js';
 
-const commands: Command[] = [
+/** Every `rlhf` subcommand, in the order `rlhf --help` lists them (docs/reference/ is generated from it). */
+export const commands: Command[] = [
   benchModels,
   demo,
   doctor,
   dpo,
   evalCommand,
   generate,
+  gridworld,
+  grpo,
   init,
+  kto,
+  mergeLora,
+  orpo,
   pipeline,
   ppo,
+  pull,
+  reinforcePP,
   reward,
+  rft,
+  rloo,
   sft,
+  simpo,
   studio,
 ];
 
@@ -60,12 +82,18 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(cmd.help.endsWith('\n') ? cmd.help : cmd.help + '\n');
+    const help = cmd.helpFor?.(rest) ?? cmd.help;
+    process.stdout.write(help.endsWith('\n') ? help : help + '\n');
     return 0;
   }
+  quietOnClosedPipe(name);
   try {
-    return await cmd.run(rest);
+    const code = await cmd.run(rest);
+    if (code !== 0) removeEmptyCreatedDirs();
+    return code;
   } catch (err) {
+    removeEmptyCreatedDirs(); // an --out this run created and never wrote into goes too
+    if (err instanceof OutputClosedError) return 0;
     // The error rule (command.ts): a named Error subclass is the user's to fix, one line and exit
     // code 2; anything else is a bug and propagates, so Node prints its stack.
     if (err instanceof UsageError || (isUserError(err) && !process.env.RLHF_DEBUG)) {
@@ -73,5 +101,21 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     throw err;
+  }
+}
+
+/**
+ * `rlhf generate … | head`: when the reader of stdout (or stderr) goes away, the command ends
+ * quietly with exit code 0 — what the reader asked for — instead of an EPIPE stack trace. Another
+ * write error (a full disk behind `> file`) is one line and exit code 2.
+ */
+function quietOnClosedPipe(name: string): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      removeEmptyCreatedDirs();
+      if (err.code === 'EPIPE') process.exit(0);
+      if (stream !== process.stderr) process.stderr.write(`rlhf ${name}: cannot write the output: ${err.message}\n`);
+      process.exit(2);
+    });
   }
 }

@@ -34,6 +34,8 @@ export interface ProgressOptions {
   redrawMs?: number;
   /** Width of the bar in characters. Default 20. */
   barWidth?: number;
+  /** What is counted, shown after the counts and in the rate ("12/540 MB … 4.2 MB/s"). Default items: "it/s". */
+  unit?: string;
 }
 
 type Metrics = Record<string, number | string>;
@@ -47,6 +49,7 @@ export class Progress {
   private readonly intervalMs: number;
   private readonly redrawMs: number;
   private readonly barWidth: number;
+  private readonly unit: string | undefined;
   private readonly start: number;
   private count = 0;
   private metrics: Metrics = {};
@@ -65,6 +68,7 @@ export class Progress {
     this.intervalMs = options.intervalMs ?? 5000;
     this.redrawMs = options.redrawMs ?? 100;
     this.barWidth = options.barWidth ?? 20;
+    this.unit = options.unit;
     this.start = this.now();
     this.lastDraw = this.isTTY ? -Infinity : this.start;
   }
@@ -96,13 +100,13 @@ export class Progress {
     if (this.label) parts.push(this.label);
     if (known && withBar) parts.push(`[${bar(this.count / this.total, this.barWidth)}]`);
     const width = String(this.total).length;
-    parts.push(known ? `${String(this.count).padStart(this.isTTY ? width : 0)}/${this.total}` : String(this.count));
+    parts.push((known ? `${String(this.count).padStart(this.isTTY ? width : 0)}/${this.total}` : String(this.count)) + (this.unit ? ` ${this.unit}` : ''));
     if (known) parts.push(`${Math.floor((100 * this.count) / this.total)}%`);
     const eta = known ? etaSeconds(this.count, this.total, elapsed) : undefined;
     const etaText = eta === undefined ? '?' : formatDuration(eta);
     parts.push(this.isTTY ? (known ? `${formatDuration(elapsed)}<${etaText}` : formatDuration(elapsed)) : `elapsed ${formatDuration(elapsed)}`);
     if (!this.isTTY && known) parts.push(`eta ${etaText}`);
-    const rate = formatRate(this.count, elapsed);
+    const rate = formatRate(this.count, elapsed, this.unit);
     if (rate) parts.push(rate);
     for (const [key, value] of Object.entries(this.metrics)) parts.push(`${key}=${typeof value === 'number' ? formatNumber(value) : value}`);
     return parts.join(' ');
@@ -141,11 +145,11 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 86400)}d ${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}h`;
 }
 
-/** "4.96 it/s", or "2.5 s/it" under one item a second; '' before the first item. */
-export function formatRate(done: number, elapsedSeconds: number): string {
+/** "4.96 it/s", or "2.5 s/it" under one item a second; '' before the first item. `unit` replaces "it". */
+export function formatRate(done: number, elapsedSeconds: number, unit = 'it'): string {
   if (done <= 0 || elapsedSeconds <= 0) return '';
   const perSecond = done / elapsedSeconds;
-  return perSecond >= 1 ? `${formatNumber(perSecond)} it/s` : `${formatNumber(1 / perSecond)} s/it`;
+  return perSecond >= 1 ? `${formatNumber(perSecond)} ${unit}/s` : `${formatNumber(1 / perSecond)} s/${unit}`;
 }
 
 /**

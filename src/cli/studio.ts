@@ -1,5 +1,5 @@
 // `rlhf studio`: the human-feedback studio — serve the web app, and the admin's jobs from the terminal.
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
@@ -17,6 +17,7 @@ import { startStudio } from '../feedback/server.js';
 import { taskStats } from '../feedback/stats.js';
 import { Store } from '../feedback/store.js';
 import { TASK_KINDS } from '../feedback/types.js';
+import { resolveModel } from '../hub/resolve.js';
 import type { TaskKind } from '../feedback/types.js';
 
 const HELP = `rlhf studio — collect human feedback in the browser; export datasets for SFT and reward models
@@ -243,8 +244,12 @@ async function generateCmd(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError(`cannot read ${values.prompts}: ${(err as Error).message}`);
   }
-  const request: Record<string, unknown> = { task: taskSpecInput(values, kind), models: values.model, prompts: parsePrompts(promptsText, values.prompts) };
+  // Hub ids (org/name) → their snapshots in the HF cache, named by the id's last part unless --name says otherwise
+  const models: string[] = [];
+  for (const m of values.model) models.push(await resolveModel(m));
+  const request: Record<string, unknown> = { task: taskSpecInput(values, kind), models, prompts: parsePrompts(promptsText, values.prompts) };
   if (values.name) request.modelNames = values.name;
+  else if (models.some((m, i) => m !== values.model?.[i])) request.modelNames = values.model.map((m) => basename(m.split('@')[0] as string));
   const opt = (key: string, v: number | undefined): void => {
     if (v !== undefined) request[key] = v;
   };

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { ConfigError, helpText, resolveConfig } from '../config/schema-cli.js';
+import { resolveModelFields } from '../hub/resolve.js';
 
 export interface TrainerCommandSpec<S extends z.ZodObject> {
   name: string;
@@ -18,7 +19,8 @@ export interface TrainerCommandSpec<S extends z.ZodObject> {
 }
 
 export function trainerCommand<S extends z.ZodObject>(spec: TrainerCommandSpec<S>): Command {
-  const help = `rlhf ${spec.name} — ${spec.summary}\n\n${spec.intro.trim()}\n\n${helpText(spec.schema, spec.groups)}  --config FILE.yaml  options from a YAML file (keys are the long option names; flags override it)\n\n${spec.outro.trim()}\n`;
+  const groups = revisionAfterModel(spec.groups, spec.schema);
+  const help = `rlhf ${spec.name} — ${spec.summary}\n\n${spec.intro.trim()}\n\n${helpText(spec.schema, groups)}  --config FILE.yaml  options from a YAML file (keys are the long option names; flags override it)\n\n${spec.outro.trim()}\n`;
   return {
     name: spec.name,
     summary: spec.summary,
@@ -33,7 +35,16 @@ export function trainerCommand<S extends z.ZodObject>(spec: TrainerCommandSpec<S
         if (err instanceof ConfigError) throw new UsageError(err.message);
         throw err;
       }
-      return spec.run(config);
+      // Model options given as Hub ids (org/name) become their snapshot directories in the Hugging
+      // Face cache, downloaded first when missing: the trainers see local directories only.
+      const quiet = (config as { quiet?: unknown }).quiet === true;
+      return spec.run(await resolveModelFields(config, quiet ? { progress: false } : {}));
     },
   };
+}
+
+/** `--revision` (when the schema has it) listed right after `--model`, in whichever help group holds `model`. */
+function revisionAfterModel(groups: Record<string, readonly string[]>, schema: z.ZodObject): Record<string, readonly string[]> {
+  if (!('revision' in schema.shape) || Object.values(groups).some((keys) => keys.includes('revision'))) return groups;
+  return Object.fromEntries(Object.entries(groups).map(([title, keys]) => [title, keys.flatMap((k) => (k === 'model' ? [k, 'revision'] : [k]))]));
 }

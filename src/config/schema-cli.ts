@@ -19,6 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { LineCounter, parseDocument } from 'yaml';
+import { readFailure } from '../util/fs-errors.js';
 
 /** A bad flag, YAML key or value; the message names it and says what is accepted. */
 export class ConfigError extends Error {
@@ -157,6 +158,11 @@ export function helpText(schema: z.ZodObject, groups: Record<string, readonly st
   return lines.join('\n');
 }
 
+/** A whole number JavaScript would round (above 2^53 − 1): refused rather than silently changed. */
+function unsafeInteger(where: string, value: string): string {
+  return `${where} ${value} is larger than 9007199254740991 (2^53 − 1), the largest whole number rlhf reads exactly — it would be rounded to ${Number(value)}; give a smaller value.`;
+}
+
 /** Converts one flag's text to the field's type (zod validates ranges afterwards). */
 function parseValue(f: FieldInfo, raw: string, where: string): unknown {
   const bad = (what: string): never => {
@@ -167,6 +173,7 @@ function parseValue(f: FieldInfo, raw: string, where: string): unknown {
     case 'int': case 'number': {
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(n)) bad(f.kind === 'int' ? 'a whole number' : 'a number');
+      if (f.kind === 'int' && Number.isInteger(n) && !Number.isSafeInteger(n)) throw new ConfigError(unsafeInteger(where, raw.trim()));
       return n;
     }
     case 'boolean':
@@ -299,6 +306,7 @@ export interface YamlSource {
 export function readYamlConfig(schema: z.ZodObject, file: string, opts: { section?: Record<string, unknown>; lineOf?: (k: string) => number | null } = {}): YamlSource {
   let raw: Record<string, unknown>;
   let lineOf: (key: string) => number | null;
+  let rawNumber: (key: string) => string | null = () => null; // a value's text as written (a number YAML rounded)
   if (opts.section) {
     raw = opts.section;
     lineOf = opts.lineOf ?? (() => null);
@@ -308,7 +316,7 @@ export function readYamlConfig(schema: z.ZodObject, file: string, opts: { sectio
       text = readFileSync(file, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new ConfigError(code === 'ENOENT' ? `config file ${file} does not exist.` : `cannot read config file ${file}: ${(err as Error).message}`);
+      throw new ConfigError(code === 'ENOENT' ? `config file ${file} does not exist.` : `cannot read config file ${file}: ${readFailure(err, file)}.`);
     }
     const counter = new LineCounter();
     const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true });
@@ -326,6 +334,11 @@ export function readYamlConfig(schema: z.ZodObject, file: string, opts: { sectio
       const off = item?.key?.range?.[0];
       return off === undefined ? null : counter.linePos(off).line;
     };
+    rawNumber = (key: string) => {
+      const node = doc.contents as { items?: { key: { value: unknown }; value?: { source?: unknown } }[] } | null;
+      const src = node?.items?.find((it) => it.key?.value === key)?.value?.source;
+      return typeof src === 'string' ? src : null;
+    };
   }
   const fields = new Map(fieldsOf(schema).map((f) => [f.key, f]));
   const values: Record<string, unknown> = {};
@@ -338,6 +351,7 @@ export function readYamlConfig(schema: z.ZodObject, file: string, opts: { sectio
       const close = closest([...fields.keys()], key, (x) => x.toLowerCase());
       throw new ConfigError(`${at}: unknown key '${k}'${close.length ? ` (did you mean '${close.join("' or '")}'?)` : ''}. The keys are the long option names of --help.`);
     }
+    if (f.kind === 'int' && typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v)) throw new ConfigError(unsafeInteger(`${at}: ${k}`, String(rawNumber(k) ?? v)));
     values[key] = (f.kind === 'string[]' || f.kind === 'record') && typeof v === 'string' ? parseValue(f, v, k) : v;
   }
   return { file, values, lineOf: (key) => lineOf(key) ?? lineOf(toKebab(key)) ?? lineOf(key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)) };

@@ -15,11 +15,30 @@
 //
 // A bad row (bad JSON, wrong column count) throws a DataError, or with `skipInvalid` is skipped and
 // counted. Errors about the whole file (empty, not UTF-8, a JSON file that does not parse, an
-// unterminated CSV quote) always throw.
+// unterminated CSV quote, unreadable, larger than maxDataFileBytes()) always throw.
+//
+// A file is read whole, so it can be at most as long as the longest string JavaScript holds
+// (~512 MB): a larger one is refused before it is read, with the fix (split it). `-` reads stdin:
+// JSON when it starts with '[', JSON lines when with '{', else one text per line (or `fileKind`).
 
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { constants } from 'node:buffer';
 import { extname } from 'node:path';
 import { DataError } from './errors.js';
+import { readFailure } from '../util/fs-errors.js';
+
+/**
+ * The largest dataset file read, in bytes: the longest string V8 can hold (a UTF-8 file decodes to
+ * at most one UTF-16 unit per byte), or RLHF_MAX_DATA_BYTES when set lower.
+ */
+export function maxDataFileBytes(): number {
+  const env = Number(process.env.RLHF_MAX_DATA_BYTES);
+  return Number.isSafeInteger(env) && env > 0 ? Math.min(env, constants.MAX_STRING_LENGTH) : constants.MAX_STRING_LENGTH;
+}
+
+function formatBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MB` : `${n} bytes`;
+}
 
 /** One row of a file: its values by column name and the 1-based line where it starts. */
 export interface DataRecord {
@@ -97,16 +116,79 @@ export function fileKindOf(file: string): FileKind {
 
 /** Reads a dataset file into records, applying the `columns` renaming. */
 export function readRecords(file: string, options: ReadOptions = {}): ReadResult {
-  const kind = options.fileKind ?? fileKindOf(file);
+  const kind = options.fileKind ?? (file === '-' ? null : fileKindOf(file));
+  const { bytes, name } = readInputBytes(file);
+  const text = decodeUtf8(bytes, name);
+  return parseRecords(text, kind ?? sniffKind(text), name, options);
+}
+
+/**
+ * The bytes of an input file, read with the checks every reader needs: `-` is stdin (named
+ * `<stdin>`); a directory or a device is refused; a file over maxDataFileBytes() is refused by its
+ * size before it is read; a pipe is read up to that size; an unreadable file says why.
+ */
+export function readInputBytes(file: string): { bytes: Buffer; name: string } {
+  const stdin = file === '-';
+  const name = stdin ? '<stdin>' : file;
+  const limit = maxDataFileBytes();
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
+    const st = stdin ? null : statSync(file);
+    if (st?.isDirectory()) throw new DataError({ file }, 'is a directory, not a file');
+    if (st && st.size > limit) {
+      throw new DataError(
+        { file },
+        `is ${formatBytes(st.size)}, more than the ${formatBytes(limit)} rlhf reads from one file (it reads a file whole, as one JavaScript string); ` +
+          `split it into smaller files (e.g. split -C 400m ${file} part-) and train on one at a time, or keep fewer rows`,
+      );
+    }
+    if (st?.isCharacterDevice() || st?.isBlockDevice()) throw new DataError({ file }, 'is a device, not a file; pass a dataset file (or - for stdin)');
+    // stdin, a pipe (`--data <(zcat x.jsonl.gz)`): read up to the limit, never without end
+    bytes = st?.isFile() ? readFileSync(file) : readCapped(stdin ? 0 : file, limit, name);
   } catch (err) {
+    if (err instanceof DataError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file; check the path' : code === 'EISDIR' ? 'is a directory, not a file' : String(err);
-    throw new DataError({ file }, why, { cause: err });
+    const why = code === 'ENOENT' ? 'no such file; check the path' : code === 'ERR_FS_FILE_TOO_LARGE' ? `larger than the ${formatBytes(limit)} rlhf reads from one file; split it` : `cannot be read: ${readFailure(err, name)}`;
+    throw new DataError({ file: name }, why, { cause: err });
   }
-  return parseRecords(decodeUtf8(bytes, file), kind, file, options);
+  if (bytes.length > limit) throw new DataError({ file: name }, `is ${formatBytes(bytes.length)}, more than the ${formatBytes(limit)} rlhf reads from one file; split it into smaller files`);
+  return { bytes, name };
+}
+
+/** Reads a stream (stdin, a pipe) to its end, refusing it once it passes `limit` bytes. */
+function readCapped(src: string | 0, limit: number, name: string): Buffer {
+  const fd = src === 0 ? 0 : openSync(src, 'r');
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(1 << 20);
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); // a non-blocking pipe with nothing yet
+          continue;
+        }
+        if ((err as NodeJS.ErrnoException).code === 'EOF') break;
+        throw err;
+      }
+      if (n === 0) break;
+      total += n;
+      if (total > limit) throw new DataError({ file: name }, `holds more than the ${formatBytes(limit)} rlhf reads from one input; split it into smaller files`);
+      chunks.push(chunk.subarray(0, n));
+    }
+  } finally {
+    if (fd !== 0) closeSync(fd);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** The layout of stdin: a JSON array, JSON lines, or one text per line. */
+function sniffKind(text: string): FileKind {
+  const first = /\S/.exec(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)?.[0];
+  return first === '[' ? 'json' : first === '{' ? 'jsonl' : 'txt';
 }
 
 /** Parses text already in memory (`file` is only used in messages). */

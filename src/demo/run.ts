@@ -7,9 +7,10 @@
 //   5. PPO optimises the SFT model against the reward model, KL-penalised to the SFT model
 //   6. evaluation of random / SFT / best-of-n / PPO on held-out prompts, and a report
 // `--task sst2 --data FILE` tells the same story on SST-2, its labels standing in for annotators.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { makeDirs } from '../util/dirs.js';
 import { getNumThreads, manualSeed, setNumThreads } from '../torch/index.js';
 import { GPT2LMHeadModel, GPT2_DEFAULTS, loadScalarModel, savePretrained } from '../models/index.js';
 import { trainByteLevelBpe } from '../tokenizers/index.js';
@@ -78,6 +79,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   }
 }
 
+/** What the demo writes into its --out: all it may delete when it starts again. */
+const DEMO_OUTPUTS = new Set(['base', 'before-after.jsonl', 'data', 'demo-summary.json', 'ppo', 'report', 'reward', 'sft', 'studio']);
+
 async function demoStages(o: DemoOptions): Promise<DemoSummary> {
   const t0 = performance.now();
   const z = o.quick ? QUICK : FULL;
@@ -85,8 +89,15 @@ async function demoStages(o: DemoOptions): Promise<DemoSummary> {
     throw new TrainerError(`--task sst2 needs --data FILE: SST-2's train.tsv (sentence<TAB>label)${o.data ? `; ${o.data} does not exist` : ''}.`);
   }
   const out = resolve(o.out);
-  if (o.fresh && existsSync(out)) await rm(out, { recursive: true, force: true });
-  await mkdir(out, { recursive: true });
+  if (o.fresh && existsSync(out)) {
+    // Clear only what an earlier demo wrote: `--out .` or `--out ~` must never delete a user's files.
+    const foreign = statSync(out).isDirectory() ? readdirSync(out).filter((f) => !DEMO_OUTPUTS.has(f)) : [basename(out)];
+    if (foreign.length) {
+      throw new TrainerError(`--out ${o.out} holds ${foreign.length === 1 && foreign[0] === basename(out) ? 'a file, not a directory' : `files the demo did not write (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''})`}; the demo replaces its --out, so give it a new or empty directory (default rlhf-demo).`);
+    }
+    await rm(out, { recursive: true, force: true });
+  }
+  makeDirs(out, '--out');
   const dir = (name: string): string => join(out, name);
   const stages = 6;
   const stage = (i: number, title: string): void => {

@@ -9,7 +9,8 @@
 //   1. sample one response per prompt (generate(), seeded, prompts left-padded in batches; the random
 //      baseline draws maxNewTokens ids uniformly from the vocabulary without its special ids); best-of-n
 //      samples n candidates — the first with exactly the plain policy's seed stream — and keeps the
-//      one with the highest reward, so best-of-n ≥ plain holds prompt by prompt, by construction
+//      one with the highest reward (selectBestOfN, src/generation/best-of-n.ts: the same rule as
+//      `rlhf generate --best-of` and `rlhf rft`), so best-of-n ≥ plain holds prompt by prompt, by construction
 //   2. reward each (prompt, response) with scoreTexts (reward model) or the reward function; the other
 //      scorers beside it; length, distinct-1/2, BLEU and ROUGE-L against the references
 //   3. KL to the reference, k1 per sequence: Σ_t log π(y_t|…) − log π_ref(y_t|…) over the sampled
@@ -30,6 +31,7 @@ import { loadPretrained } from '../models/checkpoint.js';
 import { noGrad, tensor, tidy } from '../torch/index.js';
 import { generate, prepareForInference } from '../generation/generate.js';
 import { responseText, tokenizerFor } from '../generation/text.js';
+import { candidateSeed, selectBestOfN } from '../generation/best-of-n.js';
 import { mixSeed, mulberry32, padLeft, padRight } from '../data/index.js';
 import { scoreTexts } from '../trainers/reward/score.js';
 import { checkedRewardFn, type RewardFn } from '../trainers/common/reward-fn.js';
@@ -352,25 +354,15 @@ export async function evaluatePolicies(input: EvalInput): Promise<EvalResult> {
       const maxRandomPrompt = ref ? ref.config.n_positions - maxNewTokens : Number.POSITIVE_INFINITY;
       // candidate k of a prompt set: k = 0 is the plain policy's own seed stream
       const sampleSet = (ps: readonly string[], k: number, base: number): Sample[] => {
-        const s = k === 0 ? base : derivedSeed(base, k);
+        const s = candidateSeed(base, k) as number;
         return model
           ? inEvalMode([model], () => samplePolicy(model, tok, ps, { maxNewTokens, temperature, seed: s, batchSize }))
           : sampleRandom(tok, vocab, ps, { maxNewTokens, seed: derivedSeed(s, 0x7a4d0), maxPrompt: maxRandomPrompt });
       };
-      // 1.–2. sample (best of n under the reward) and score
+      // 1.–2. sample (best of n under the reward: src/generation/best-of-n.ts) and score
       const sampleAndScore = async (ps: readonly string[], base: number): Promise<{ samples: Sample[]; rewards: number[] }> => {
-        const n = policy.bestOfN ?? 1;
-        let best: Sample[] = [];
-        let bestRewards: number[] = [];
-        for (let k = 0; k < n; k++) {
-          const cand = sampleSet(ps, k, base);
-          const rw = await score([...ps], cand.map((c) => c.text));
-          if (k === 0) [best, bestRewards] = [cand, rw];
-          else rw.forEach((x, i) => {
-            if (x > (bestRewards[i] as number)) [best[i], bestRewards[i]] = [cand[i] as Sample, x];
-          });
-        }
-        return { samples: best, rewards: bestRewards };
+        const picks = await selectBestOfN(ps, policy.bestOfN ?? 1, (k) => sampleSet(ps, k, base), (c) => c.text, score);
+        return { samples: picks.map((p) => p.best), rewards: picks.map((p) => p.score) };
       };
       const { samples, rewards } = await sampleAndScore(prompts, seed);
       progress(`${policy.name}: sampled and scored`);

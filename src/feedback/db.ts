@@ -7,7 +7,7 @@
 // a FULL commit costs about 0.2 ms; on a laptop SSD 1–3 ms — far below what labelling needs.
 import Database from 'better-sqlite3';
 import type { Database as DB } from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { makeDirs } from '../util/dirs.js';
 import { join } from 'node:path';
 import { StudioError } from './errors.js';
 
@@ -105,8 +105,8 @@ export function databasePath(dir: string): string {
 /** Opens (creating if needed) `DIR/studio.db` in WAL mode with synchronous=FULL and migrates it. */
 export function openDatabase(dir: string): DB {
   let db: DB;
+  makeDirs(dir, '--dir'); // a real reason when it cannot be made (read-only, /proc, permissions)
   try {
-    mkdirSync(dir, { recursive: true });
     db = new Database(databasePath(dir));
   } catch (err) {
     throw new StoreOpenError(`cannot open the studio store in ${dir}: ${(err as Error).message}. Check that the directory is writable, or pass another --dir.`, { cause: err });

@@ -4,7 +4,8 @@
 //   out.responseIds[b]   // the ids row b generated, up to and including its EOS / stop token
 //   out.logprobs[b]      // log softmax(logits / T) of each of them: what PPO recomputes
 //
-// 0. weights: in bf16 (dtype: 'bfloat16') and with GPT-2's Conv1D weights column-major — copies
+// 0. weights: in bf16 (dtype: 'bfloat16') and in the layout the model asks for (decodingRelayout:
+//    GPT-2's Conv1D weights column-major) — copies
 //    made once per call, not per step, and the model's own tensors put back afterwards.
 // 1. prefill: one forward over the left-padded prompts (position ids cumsum(mask) − 1) fills the
 //    cache; only the last position goes through the LM head.
@@ -16,9 +17,8 @@
 //    maxNewTokens is reached.
 // Sampling inverts the CDF with one uniform per row (sample.ts) instead of torch.multinomial.
 import type { Tensor } from '../torch/tensor.js';
-import { full, keep, manualSeed, noGrad, ones, tensor, tidy, zeros, arange, buildInfo, getNumThreads, setNumThreads } from '../torch/index.js';
+import { cat, full, keep, manualSeed, noGrad, ones, tensor, tidy, zeros, arange, buildInfo, getNumThreads, setNumThreads } from '../torch/index.js';
 import type { CausalLM, ForwardOptions, KVCache } from '../models/types.js';
-import { Conv1D } from '../models/gpt2.js';
 import { inEvalMode } from '../nn/module.js';
 import type { Decodes } from '../tokenizers/stream.js';
 import { penalizeSeen, seenTokens, topK as topKFilter, topP as topPFilter } from './logits-processors.js';
@@ -131,6 +131,30 @@ export class GenerationConfigError extends Error {
   override name = 'GenerationConfigError';
 }
 
+/**
+ * The next-token distribution is not one: NaN or infinite logits (weights holding NaN/Inf, a
+ * diverged training run, or a temperature so small that logits / T overflow). PyTorch's sampler
+ * refuses too ("probability tensor contains either inf, nan or element < 0"), instead of emitting
+ * token 0 with a null log-prob forever.
+ */
+export class NonFiniteLogitsError extends Error {
+  override name = 'NonFiniteLogitsError';
+  constructor(
+    model: CausalLM,
+    /** 0 for the first generated token. */
+    readonly step: number,
+    readonly row: number,
+    temperature: number,
+  ) {
+    const what = `${model.constructor.name} (${model.config.model_type})`;
+    const hint = temperature < 1e-3 ? `; or temperature ${temperature} is so small that logits / T overflow — use --greedy (temperature 0) instead` : '';
+    super(
+      `the next-token logits of ${what} are NaN or infinite at generation step ${step} (prompt row ${row}), so there is no distribution to sample from: ` +
+        `its weights hold NaN/Inf (a diverged training run or a corrupted checkpoint — check the weights, or retrain from the last good checkpoint)${hint}`,
+    );
+  }
+}
+
 interface Resolved {
   maxNewTokens: number;
   greedy: boolean;
@@ -159,8 +183,8 @@ function resolveOptions(model: CausalLM, o: GenerateOptions): Resolved {
   const isId = (id: number): boolean => Number.isInteger(id) && id >= 0 && id < V;
   let eos: number[];
   if (o.eosTokenId === undefined) {
-    const id = model.config.eos_token_id; // a config's EOS outside a (toy) vocabulary means none
-    eos = typeof id === 'number' && isId(id) ? [id] : [];
+    const ids = model.config.eos_token_ids ?? [model.config.eos_token_id]; // a config's EOS outside a (toy) vocabulary means none
+    eos = ids.filter((id) => typeof id === 'number' && isId(id));
   } else {
     const e = o.eosTokenId;
     eos = e === null ? [] : typeof e === 'number' ? [e] : [...e];
@@ -194,16 +218,11 @@ const FLOAT = new Set(['float32', 'bfloat16', 'float16', 'float64']);
 const RELAYOUT_MIN_TOKENS = 16;
 
 /**
- * Weights of the (in, out) Conv1D layers that GPT-2 multiplies as x·W (addmm). Stored row-major,
- * a decoding step (only M = B rows) takes the matrix-product kernels' slow path for that layout;
- * the same values stored column-major — W as a transposed view of a contiguous (out, in) tensor,
- * which is how nn.Linear keeps its weight — take the fast one. Measured on GPT-2 small: 1.4×
- * faster steps at batch 1 in float32 (OpenBLAS), 1.2× in bfloat16 (oneDNN), 1.1–1.2× at batch 16.
+ * The weights the model wants column-major while decoding (CausalLM.decodingRelayout: GPT-2's
+ * (in, out) Conv1D weights, multiplied as x·W; none for nn.Linear models).
  */
 function rowMajorConvWeights(model: CausalLM): Set<Tensor> {
-  const out = new Set<Tensor>();
-  for (const [, m] of model.namedModules()) if (m instanceof Conv1D && m.weight.isContiguous && m.weight.ndim === 2) out.add(m.weight);
-  return out;
+  return new Set(model.decodingRelayout());
 }
 
 /**
@@ -307,7 +326,8 @@ export function generate(model: CausalLM, input: GenerateInput, opts: GenerateOp
   const promptLens = maskRows.map((r) => r.reduce((a, b) => a + b, 0));
   const limit = model.config.n_positions;
   if (T + o.maxNewTokens > limit) {
-    throw new GenerationConfigError(`prompt length ${T} + maxNewTokens ${o.maxNewTokens} exceeds the model's n_positions (${limit}); lower maxNewTokens to ${Math.max(0, limit - T)} or shorten the prompt`);
+    const fix = T < limit ? `lower maxNewTokens to ${limit - T} or shorten the prompt` : `shorten the prompt to at most ${limit - 1} tokens (it leaves no room for a new token)`;
+    throw new GenerationConfigError(`prompt length ${T} + maxNewTokens ${o.maxNewTokens} exceeds the model's n_positions (${limit}); ${fix}`);
   }
   if (opts.seed !== undefined && opts.seed !== null) manualSeed(opts.seed);
   const dtype = opts.dtype ?? (weightDType(model) === 'bfloat16' ? 'bfloat16' : 'float32');
@@ -402,9 +422,12 @@ function decodeLoop(
         if (doneMask) next = next.maskedFill(doneMask, o.pad);
         sequences.narrowCopy_(1, T + s, next);
         // log softmax(logits / T)[next] = (logits / T)[next] − logsumexp(logits / T): what PPO recomputes
-        logprobs.narrowCopy_(1, s, scaled.gather(1, next).sub(scaled.logsumexp(-1, true)));
+        const lse = scaled.logsumexp(-1, true); // (B, 1): finite iff softmax(logits / T) is a distribution
+        logprobs.narrowCopy_(1, s, scaled.gather(1, next).sub(lse));
         if (seen && rowIndex && trueValue) seen.indexPut_([rowIndex, next.squeeze(1)], trueValue);
-        return next.toFlatArray();
+        const host = cat([next, lse.isfinite().long()], 1).toFlatArray(); // (B, 2): id, finite — one copy
+        for (let b = 0; b < B; b++) if (host[2 * b + 1] === 0 && !stopping.done[b]) throw new NonFiniteLogitsError(model, s, b, o.temperature);
+        return Array.from({ length: B }, (_, b) => host[2 * b] as number);
       });
 
     const responseIds: number[][] = Array.from({ length: B }, () => []);

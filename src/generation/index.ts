@@ -8,10 +8,12 @@ import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { generateText, tokenizerFor } from './text.js';
 import { prepareForInference } from './generate.js';
 
-export { generate, prepareForInference, GenerationConfigError } from './generate.js';
+export { generate, prepareForInference, GenerationConfigError, NonFiniteLogitsError } from './generate.js';
 export type { GenerateOptions, GenerateInput, GenerateOutput, GenerationTimings, GenerationDType, TokenEvent } from './generate.js';
 export { generateText, responseText, tokenizerFor } from './text.js';
 export type { TextGeneration, TextGenerationOptions } from './text.js';
+export { bestOfN, selectBestOfN, candidateSeed, BestOfNError } from './best-of-n.js';
+export type { BestOfNOptions, BestOfNPick, BestOfNResult, ScoreFn } from './best-of-n.js';
 export { temperature, topK, topP, repetitionPenalty, penalizeSeen, seenTokens, LogitsProcessorError } from './logits-processors.js';
 export { sampleCategorical } from './sample.js';
 export { StoppingCriteria, StoppingError } from './stopping.js';

@@ -15,6 +15,8 @@ import type { FinishReason } from './stopping.js';
 export interface TextGenerationOptions extends Omit<GenerateOptions, 'tokenizer'> {
   /** Prompts per generate() call (left-padded together). Default: all at once. */
   batchSize?: number;
+  /** Keep only the last N tokens of a longer prompt (what a trainer's --max-prompt-length does). Default: the whole prompt. */
+  maxPromptLength?: number | null;
   /** Called with each batch's timings. */
   onBatch?: (timings: GenerationTimings, firstPrompt: number) => void;
 }
@@ -35,9 +37,12 @@ export interface TextGeneration {
 export function generateText(model: CausalLM, tokenizer: Tokenizer, prompts: readonly string[], opts: TextGenerationOptions = {}): TextGeneration[] {
   const batchSize = opts.batchSize ?? Math.max(1, prompts.length);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new GenerationConfigError(`batchSize must be a positive integer, got ${batchSize}`);
+  const maxPrompt = opts.maxPromptLength ?? null;
+  if (maxPrompt !== null && (!Number.isInteger(maxPrompt) || maxPrompt < 1)) throw new GenerationConfigError(`maxPromptLength must be a positive integer, got ${maxPrompt}`);
   const start = tokenizer.bosTokenId ?? tokenizer.eosTokenId;
   const encoded = prompts.map((p, i) => {
     const ids = tokenizer.encode(p);
+    if (maxPrompt !== null && ids.length > maxPrompt) return ids.slice(ids.length - maxPrompt);
     if (ids.length > 0) return ids;
     if (start === null) throw new GenerationConfigError(`prompt ${i} is empty and the tokenizer has no BOS or EOS token to start from; give it some text`);
     return [start]; // an empty prompt starts from BOS, as transformers does

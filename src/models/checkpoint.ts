@@ -10,10 +10,11 @@
 // reused buffer and hands its bytes to libtorch once (fromBuffer), swapping the new storage into
 // the parameter (setData_): one copy from the file to the model.
 //
-// Key mapping, as transformers does: checkpoints of the bare body (GPT2Model) have no
-// `transformer.` prefix; the attention-mask buffers `attn.bias` / `attn.masked_bias` of older
-// checkpoints are ignored; `lm_head.weight` is absent when tied to wte (and ignored, with a warning
-// if it differs, when present); a sequence classifier's `score.weight` is dropped when loading a
+// Key mapping, as transformers does: checkpoints of the bare body (GPT2Model, LlamaModel) have no
+// `transformer.` / `model.` prefix (base_model_prefix, see registry.ts); the attention-mask buffers
+// `attn.bias` / `attn.masked_bias` and the rotary `rotary_emb.inv_freq` buffers of older checkpoints
+// are ignored; `lm_head.weight` is absent when tied to the token embedding (and ignored, with a
+// warning if it differs, when present); a sequence classifier's `score.weight` is dropped when loading a
 // causal LM, and freshly initialised when loading a scalar model from a causal LM.
 import { open, readFile, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -35,13 +36,16 @@ import {
 } from '../torch/safetensors.js';
 import { atomicWriteJson } from '../util/atomic.js';
 import { loadTokenizer, saveTokenizer, type Tokenizer } from '../tokenizers/index.js';
-import { GPT2LMHeadModel } from './gpt2.js';
-import { GPTNeoForCausalLM } from './gpt-neo.js';
 import { ScalarHeadModel } from './heads.js';
 import { skipInit } from '../nn/init.js';
-import { configToJson, generationConfigJson, readConfig, type ModelConfig, type ParsedConfig } from './config.js';
+import { configToJson, generationConfigJson, readConfig, type ParsedConfig } from './config.js';
+import { architectureFor, createCausalLM, type ModelConfig } from './registry.js';
 import { CheckpointError, ConfigError } from './errors.js';
+import { isAdapterDir } from '../nn/lora-peft.js';
+import { loadMergedAdapter, type AdapterInfo } from './adapter.js';
 import type { CausalLM } from './types.js';
+import { checkModelFits } from './size.js';
+import { resolveModel } from '../hub/resolve.js';
 
 export interface LoadOptions {
   /** Parameter dtype: 'float32' (default, as transformers), 'bfloat16', 'float16', or 'auto' for config.json's torch_dtype. */
@@ -50,6 +54,12 @@ export interface LoadOptions {
   device?: Device;
   /** Load the tokenizer files when the directory has them. Default true. */
   tokenizer?: boolean;
+  /** Load weights holding NaN or ±Inf (to inspect a diverged run) instead of refusing them. Default false. */
+  allowNonFinite?: boolean;
+  /** When `dir` is a LoRA adapter (adapter.ts): its base model directory, instead of its base_model_name_or_path. */
+  base?: string | null;
+  /** When the model is given by Hub id (src/hub): the branch, tag or commit. Default 'main'. */
+  revision?: string;
 }
 
 export interface Loaded<M> {
@@ -61,6 +71,8 @@ export interface Loaded<M> {
   generationConfig?: Record<string, unknown>;
   /** What the caller should tell the user: a head initialised fresh, weights ignored, … */
   warnings: string[];
+  /** Set when `dir` was a LoRA adapter: it was applied to its base model and merged into the weights. */
+  adapter?: AdapterInfo;
 }
 
 export interface LoadedScalar extends Loaded<ScalarHeadModel> {
@@ -77,31 +89,33 @@ export interface SaveOptions {
   maxShardBytes?: number;
 }
 
-/** The causal LM class for a config. */
-export function createCausalLM(config: ModelConfig): GPT2LMHeadModel | GPTNeoForCausalLM {
-  return config.model_type === 'gpt2' ? new GPT2LMHeadModel(config) : new GPTNeoForCausalLM(config);
-}
+export { createCausalLM };
 
 /** transformers' class name for a model, written to config.json's `architectures`. */
 export function architectureOf(model: CausalLM | ScalarHeadModel): string {
-  const t = model.config.model_type;
-  if (model instanceof ScalarHeadModel) return t === 'gpt2' ? 'GPT2ForSequenceClassification' : 'GPTNeoForSequenceClassification';
-  if (t === 'gpt2') return 'GPT2LMHeadModel';
-  if (t === 'gpt_neo') return 'GPTNeoForCausalLM';
-  throw new Error(`savePretrained: model_type ${JSON.stringify(t)} has no Hugging Face layout in rlhf (supported: gpt2, gpt_neo)`);
+  const a = architectureFor(model.config.model_type);
+  return model instanceof ScalarHeadModel ? a.sequenceClassifier : a.causalLM;
 }
 
 /**
- * Loads a causal LM from a Hugging Face model directory, with its tokenizer and generation config
- * when present. Errors name the directory and list every missing, unexpected or mis-shaped weight.
+ * Loads a causal LM from a Hugging Face model directory — or a Hub id (`org/name`, `org/name@rev`),
+ * through the Hugging Face cache (src/hub) — with its tokenizer and generation config when present. Errors name the directory and list every missing, unexpected or mis-shaped weight.
  */
-export async function loadPretrained(dir: string, opts: LoadOptions = {}): Promise<Loaded<CausalLM>> {
+export async function loadPretrained(ref: string, opts: LoadOptions = {}): Promise<Loaded<CausalLM>> {
+  const dir = await resolveModel(ref, { revision: opts.revision }); // a Hub id → its snapshot in the HF cache
+  if (isAdapterDir(dir)) {
+    // A LoRA adapter: its base, with the adapter merged in; a sequence classifier's head has no place here.
+    const { loaded, info, skipped } = await loadMergedAdapter(dir, opts.base, (b) => loadPretrained(b, { ...opts, base: null }), (k) => k.startsWith('score.'));
+    if (skipped.length) loaded.warnings.push(`${dir} is a sequence classifier's adapter; its ${skipped.join(', ')} was not loaded into the causal LM`);
+    return { ...loaded, ...(await sidecars(dir, opts)), adapter: info };
+  }
   const parsed = await readConfig(dir);
+  checkModelFits(parsed.config, loadDtype(parsed, opts), join(dir, 'config.json')); // before allocating anything
   const warnings: string[] = [];
   const model = skipInit(() => createCausalLM(parsed.config));
   try {
     await loadWeights(dir, model, parsed, { ...opts, target: 'causal', warnings });
-    return { model, config: model.config, ...(await sidecars(dir, opts)), warnings };
+    return { model, config: model.config as ModelConfig, ...(await sidecars(dir, opts)), warnings };
   } catch (err) {
     model.dispose();
     throw err;
@@ -112,8 +126,17 @@ export async function loadPretrained(dir: string, opts: LoadOptions = {}): Promi
  * Loads a reward/value model: a sequence-classification checkpoint (body + `score.weight`), or a
  * causal LM (then `score` is initialised N(0, initializer_range) and `scoreInitialized` is true).
  */
-export async function loadScalarModel(dir: string, opts: LoadOptions = {}): Promise<LoadedScalar> {
+export async function loadScalarModel(ref: string, opts: LoadOptions = {}): Promise<LoadedScalar> {
+  const dir = await resolveModel(ref, { revision: opts.revision }); // a Hub id → its snapshot in the HF cache
+  if (isAdapterDir(dir)) {
+    // A LoRA adapter: its base as a scalar model, the adapter merged in; a SEQ_CLS adapter brings the trained score head.
+    const { loaded, info } = await loadMergedAdapter(dir, opts.base, (b) => loadScalarModel(b, { ...opts, base: null }));
+    const scoreFromAdapter = info.config.lora.modulesToSave?.includes('score') ?? false;
+    const warnings = scoreFromAdapter ? loaded.warnings.filter((w) => !w.includes('holds no score head')) : loaded.warnings;
+    return { ...loaded, ...(await sidecars(dir, opts)), warnings, scoreInitialized: loaded.scoreInitialized && !scoreFromAdapter, adapter: info };
+  }
   const parsed = await readConfig(dir);
+  checkModelFits(parsed.config, loadDtype(parsed, opts), join(dir, 'config.json')); // before allocating anything
   const warnings: string[] = [];
   const model = skipInit(() => new ScalarHeadModel(parsed.config));
   try {
@@ -172,8 +195,16 @@ interface StoredTensor {
   dataStart: number;
 }
 
-/** The old attention-mask buffers of transformers' GPT-2 / GPT-Neo checkpoints: not weights. */
-const IGNORED_BUFFER = /(^|\.)h\.\d+\.attn\.(attention\.)?(bias|masked_bias)$/;
+/** The dtype the parameters are loaded in. */
+function loadDtype(parsed: ParsedConfig, opts: LoadOptions): FloatDType {
+  return opts.dtype === 'auto' ? (parsed.torchDtype ?? 'float32') : (opts.dtype ?? 'float32');
+}
+
+/** safetensors dtypes that weights may be stored in. */
+const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
+
+/** Buffers of older transformers checkpoints, not weights: GPT-2 / GPT-Neo attention masks, Llama-family rotary frequencies. */
+const IGNORED_BUFFER = /(^|\.)h\.\d+\.attn\.(attention\.)?(bias|masked_bias)$|(^|\.)layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/;
 
 /**
  * Every tensor's location from the headers of `model.safetensors` or of the shards named by
@@ -232,12 +263,13 @@ async function loadWeights(
   opts: LoadOptions & { target: 'causal' | 'scalar'; warnings: string[] },
 ): Promise<{ scoreMissing: boolean }> {
   const stored = await listWeights(dir);
-  const hasPrefix = [...stored.keys()].some((k) => k.startsWith('transformer.'));
+  const arch = architectureFor(parsed.config.model_type);
+  const hasPrefix = [...stored.keys()].some((k) => k.startsWith(`${arch.prefix}.`));
   const mapped = new Map<string, StoredTensor>();
   for (const [name, t] of stored) {
     if (IGNORED_BUFFER.test(name)) continue;
     const isHead = name.startsWith('lm_head.') || name.startsWith('score.');
-    mapped.set(hasPrefix || isHead ? name : `transformer.${name}`, t);
+    mapped.set(hasPrefix || isHead ? name : `${arch.prefix}.${name}`, t);
   }
 
   const own = model.stateDict();
@@ -276,19 +308,34 @@ async function loadWeights(
     throw new CheckpointError(dir, `the weights do not match the ${what}:\n  ${parts.join('\n  ')}\nCheck that config.json belongs to these weights (vocab_size, sizes, layers, tie_word_embeddings).`);
   }
 
-  const dtype: FloatDType = opts.dtype === 'auto' ? (parsed.torchDtype ?? 'float32') : (opts.dtype ?? 'float32');
+  // Weights are floats: an integer dtype (a float tensor relabelled I32 has the same byte size, so
+  // the shapes above agree) would be converted to nonsense values without a word.
+  const notFloat = [...mapped].filter(([k, t]) => own.get(k)?.dtype.startsWith('float') && !FLOAT_DTYPES.has(t.info.dtype));
+  if (notFloat.length) {
+    const which = list(notFloat.map(([k, t]) => `${k} (${t.info.dtype} in ${basename(t.file)})`));
+    throw new CheckpointError(dir, `${notFloat.length} weight tensor(s) are not floating point: ${which}; ${parsed.config.model_type} weights are F32, F16 or BF16 — the file is corrupted or was converted wrongly; re-download or re-save it`);
+  }
+
+  const dtype = loadDtype(parsed, opts);
   const device = opts.device ?? 'cpu';
   const jobs = [...mapped].map(([name, stored]) => ({ name, stored, target: own.get(name) as Tensor }));
+  const nonFinite: string[] = [];
   await readTensors(jobs, device, (job, t) => {
+    const bad = opts.allowNonFinite ? 0 : t.isfinite().logicalNot().sum().item();
+    if (bad > 0) nonFinite.push(`${job.name} (${bad.toLocaleString('en-US')} of ${t.numel.toLocaleString('en-US')} values, in ${basename(job.stored.file)})`);
     job.target.setData_(t.dtype === dtype ? t : t.to(dtype)); // the parameter now owns t's storage: no copy
   });
+  if (nonFinite.length) {
+    throw new CheckpointError(dir, `${nonFinite.length} weight tensor(s) hold NaN or infinite values: ${nonFinite.slice(0, 3).join(', ')}${nonFinite.length > 3 ? `, … (${nonFinite.length - 3} more)` : ''}; a model with them cannot generate or train (a diverged run, or a corrupted file) — use an earlier checkpoint, or load with { allowNonFinite: true } to inspect it`);
+  }
 
   if (tiedHead) {
-    const wte = own.get('transformer.wte.weight') as Tensor;
+    const embeddingKey = `${arch.prefix}.${arch.embeddingKey}`;
+    const wte = own.get(embeddingKey) as Tensor;
     await readTensors([{ name: 'lm_head.weight', stored: tiedHead }], device, (_, t) => {
       const same = tidy(() => t.shape.join() === wte.shape.join() && t.to(wte.dtype).eq(wte).all().item() === 1);
       if (!same) {
-        opts.warnings.push(`${dir}: lm_head.weight differs from transformer.wte.weight although config.json has tie_word_embeddings: true; like transformers, rlhf ties the head to wte and ignores lm_head.weight (set tie_word_embeddings: false to use it)`);
+        opts.warnings.push(`${dir}: lm_head.weight differs from ${embeddingKey} although config.json has tie_word_embeddings: true; like transformers, rlhf ties the head to the embedding and ignores lm_head.weight (set tie_word_embeddings: false to use it)`);
       }
     });
   }

@@ -7,24 +7,30 @@ import type { Tensor } from '../torch/tensor.js';
 import { noGrad } from '../torch/index.js';
 import { skipInit } from '../nn/init.js';
 import type { Module } from '../nn/module.js';
-import { GPT2LMHeadModel, type GPT2Config } from './gpt2.js';
-import { GPTNeoForCausalLM, type GPTNeoConfig } from './gpt-neo.js';
 import { ScalarHeadModel } from './heads.js';
+import { createCausalLM, type ModelConfig } from './registry.js';
 import type { CausalLM } from './types.js';
 
 /**
  * A new model of the same class and config holding copies of every parameter and buffer. Copies
- * GPT2LMHeadModel, GPTNeoForCausalLM and ScalarHeadModel; any other CausalLM is a TypeError.
+ * every architecture's causal LM (GPT2LMHeadModel, GPTNeoForCausalLM, LlamaForCausalLM, …) and
+ * ScalarHeadModel; any other CausalLM is a TypeError.
  */
 export function copyModel(model: ScalarHeadModel): ScalarHeadModel;
 export function copyModel<M extends CausalLM>(model: M): M;
 export function copyModel(model: CausalLM | ScalarHeadModel): CausalLM | ScalarHeadModel {
   const copy = skipInit((): CausalLM | ScalarHeadModel => {
     if (model instanceof ScalarHeadModel) return new ScalarHeadModel(structuredClone(model.config));
-    if (model instanceof GPT2LMHeadModel) return new GPT2LMHeadModel(structuredClone(model.config as GPT2Config));
-    if (model instanceof GPTNeoForCausalLM) return new GPTNeoForCausalLM(structuredClone(model.config as GPTNeoConfig));
     const name = (model as object).constructor.name;
-    throw new TypeError(`copyModel: cannot copy a ${name}; it copies GPT2LMHeadModel, GPTNeoForCausalLM and ScalarHeadModel`);
+    let c: CausalLM | null = null;
+    try {
+      c = createCausalLM(structuredClone(model.config) as ModelConfig);
+    } catch {
+      c = null; // a model_type rlhf does not build
+    }
+    if (c && c.constructor === model.constructor) return c;
+    c?.dispose();
+    throw new TypeError(`copyModel: cannot copy a ${name}; it copies the causal LMs rlhf builds from a config (GPT2LMHeadModel, GPTNeoForCausalLM, LlamaForCausalLM) and ScalarHeadModel`);
   });
   try {
     copyTensors(model, copy);

@@ -8,14 +8,13 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { FloatDType } from '../torch/dtype.js';
 import { ACTIVATIONS, GPT2_DEFAULTS, type GPT2Config } from './gpt2.js';
-import { GPT_NEO_DEFAULTS, expandAttentionTypes, resolveGPTNeoConfig, type GPTNeoConfig } from './gpt-neo.js';
+import { GPT_NEO_DEFAULTS, expandAttentionTypes, resolveGPTNeoConfig } from './gpt-neo.js';
+import { LLAMA_FAMILY, LLAMA_FAMILY_DEFAULTS, resolveLlamaConfig, type LlamaConfig, type LlamaFamily } from './llama.js';
+import { SUPPORTED_MODEL_TYPES, type ModelConfig } from './registry.js';
 import { CheckpointError, ConfigError } from './errors.js';
+import { errnoCode, readFailure } from '../util/fs-errors.js';
 
-/** Every architecture's config; `model_type` tells them apart. */
-export type ModelConfig = GPT2Config | GPTNeoConfig;
-
-/** The `model_type`s rlhf implements. */
-export const SUPPORTED_MODEL_TYPES = ['gpt2', 'gpt_neo'] as const;
+export { SUPPORTED_MODEL_TYPES, type ModelConfig };
 
 /** Written as `transformers_version`: the transformers release whose format we write. */
 export const TRANSFORMERS_VERSION = '4.46.0';
@@ -97,6 +96,81 @@ const gptNeoSchema = z.looseObject({
   pad_token_id: tokenId.nullable().optional(),
 });
 
+// The Llama family (llama.ts): fields all three share, then each one's own. A field of another
+// family (a Mistral config.json with attention_bias) is not read — transformers ignores it too — and
+// is written back unchanged from `extra`.
+const ROPE_TYPE_KEYS = 'rope_scaling must be null or an object such as {"rope_type": "linear", "factor": 2.0}';
+const llamaCommon = (d: (typeof LLAMA_FAMILY_DEFAULTS)[LlamaFamily]) => ({
+  vocab_size: posInt.default(d.vocab_size),
+  hidden_size: posInt.default(d.hidden_size),
+  intermediate_size: posInt.default(d.intermediate_size),
+  num_hidden_layers: posInt.default(d.num_hidden_layers),
+  num_attention_heads: posInt.default(d.num_attention_heads),
+  num_key_value_heads: posInt.nullable().optional(),
+  head_dim: posInt.nullable().optional(),
+  hidden_act: activationFn.default(d.hidden_act),
+  max_position_embeddings: posInt.default(d.max_position_embeddings),
+  initializer_range: nonNegative.default(d.initializer_range),
+  rms_norm_eps: positive.default(d.rms_norm_eps),
+  rope_theta: positive.default(d.rope_theta),
+  rope_scaling: z.looseObject({}, { error: ROPE_TYPE_KEYS }).nullable().default(null),
+  attention_dropout: prob.default(d.attention_dropout),
+  tie_word_embeddings: bool.default(d.tie_word_embeddings),
+  bos_token_id: tokenId.nullable().optional(),
+  eos_token_id: z.union([tokenId, z.array(tokenId).min(1)], { error: 'expected a token id or a non-empty list of them' }).nullable().optional(),
+  pad_token_id: tokenId.nullable().optional(),
+  partial_rotary_factor: z.literal(1, { error: 'is not 1: rlhf rotates every dimension of each head (partial rotary embeddings are not implemented)' }).optional(),
+});
+const llamaSchemas = {
+  llama: z.looseObject({ ...llamaCommon(LLAMA_FAMILY_DEFAULTS.llama), attention_bias: bool.default(false), mlp_bias: bool.default(false) }),
+  mistral: z.looseObject({ ...llamaCommon(LLAMA_FAMILY_DEFAULTS.mistral), sliding_window: posInt.nullable().default(LLAMA_FAMILY_DEFAULTS.mistral.sliding_window) }),
+  qwen2: z.looseObject({
+    ...llamaCommon(LLAMA_FAMILY_DEFAULTS.qwen2),
+    use_sliding_window: bool.default(false),
+    sliding_window: posInt.nullable().default(LLAMA_FAMILY_DEFAULTS.qwen2.sliding_window),
+    max_window_layers: z.number({ error: 'expected an integer ≥ 0' }).int({ error: 'expected an integer ≥ 0' }).min(0, { error: 'expected an integer ≥ 0' }).default(LLAMA_FAMILY_DEFAULTS.qwen2.max_window_layers),
+    layer_types: z.array(z.enum(['full_attention', 'sliding_attention'], { error: 'expected "full_attention" or "sliding_attention"' })).optional(),
+  }),
+};
+/** Each family's own fields, written back on save (the shared ones always are). */
+const LLAMA_OWN_FIELDS: Record<LlamaFamily, readonly string[]> = {
+  llama: ['attention_bias', 'mlp_bias'],
+  mistral: ['sliding_window'],
+  qwen2: ['use_sliding_window', 'sliding_window', 'max_window_layers', 'layer_types'],
+};
+
+/**
+ * A Llama-family config from config.json. Newer transformers write rope_theta and rope_scaling as one
+ * `rope_parameters` object; it is read as those two fields.
+ */
+function parseLlamaConfig(family: LlamaFamily, obj: Record<string, unknown>, file: string): LlamaConfig {
+  const rp = obj['rope_parameters'];
+  let src = obj;
+  if (rp !== null && typeof rp === 'object' && !Array.isArray(rp) && obj['rope_theta'] === undefined && obj['rope_scaling'] === undefined) {
+    const { rope_theta, ...scaling } = rp as Record<string, unknown>;
+    const type = scaling['rope_type'] ?? scaling['type'] ?? 'default';
+    const { rope_parameters: _rp, ...rest } = obj;
+    src = { ...rest, ...(rope_theta === undefined ? {} : { rope_theta }), rope_scaling: type === 'default' ? null : scaling };
+  }
+  const schema = llamaSchemas[family];
+  const f = validate(schema, src, file) as Record<string, unknown>;
+  const { bos_token_id, eos_token_id, pad_token_id, partial_rotary_factor: _p, ...fields } = pick(f, schema.shape);
+  const d = LLAMA_FAMILY_DEFAULTS[family];
+  const eosList = Array.isArray(eos_token_id) ? (eos_token_id as number[]) : null;
+  return resolveLlamaConfig(
+    {
+      ...(fields as Partial<LlamaConfig>),
+      model_type: family,
+      bos_token_id: (bos_token_id as number | null | undefined) ?? d.bos_token_id, // null (none) → the family's id, as generation needs one
+      eos_token_id: eosList ? (eosList[0] as number) : ((eos_token_id as number | null | undefined) ?? d.eos_token_id),
+      ...(eosList && eosList.length > 1 ? { eos_token_ids: eosList } : {}),
+      ...(pad_token_id === undefined ? {} : { pad_token_id: pad_token_id as number | null }),
+      extra: extraFields(src, schema.shape),
+    },
+    file,
+  );
+}
+
 /** Fields handled here rather than kept in `extra`. */
 const META_FIELDS = new Set(['model_type', 'architectures', 'torch_dtype', 'dtype', 'transformers_version', 'id2label', 'label2id', 'num_labels']);
 const DERIVED_NEO_FIELDS = new Set(['n_embd', 'n_layer', 'n_head', 'n_positions']);
@@ -109,12 +183,14 @@ export function parseConfig(json: unknown, file = 'config.json'): ParsedConfig {
   const obj = json as Record<string, unknown>;
   const modelType = obj['model_type'];
   if (modelType === undefined) throw new ConfigError(file, 'model_type', `is missing; set it to one of ${SUPPORTED_MODEL_TYPES.join(', ')}`);
-  if (modelType !== 'gpt2' && modelType !== 'gpt_neo') {
+  if (typeof modelType !== 'string' || !(SUPPORTED_MODEL_TYPES as string[]).includes(modelType)) {
     throw new ConfigError(file, 'model_type', `is ${JSON.stringify(modelType)}, which rlhf does not implement; supported model types: ${SUPPORTED_MODEL_TYPES.join(', ')}`);
   }
 
   let config: ModelConfig;
-  if (modelType === 'gpt2') {
+  if ((LLAMA_FAMILY as readonly string[]).includes(modelType)) {
+    config = parseLlamaConfig(modelType as LlamaFamily, obj, file);
+  } else if (modelType === 'gpt2') {
     const f = validate(gpt2Schema, obj, file);
     const { add_cross_attention: _x, pad_token_id, ...fields } = pick(f, gpt2Schema.shape);
     config = { ...fields, model_type: 'gpt2', ...(pad_token_id === undefined ? {} : { pad_token_id }), extra: extraFields(obj, gpt2Schema.shape) };
@@ -152,8 +228,10 @@ export async function readConfig(dir: string): Promise<ParsedConfig> {
   if (st === null) throw new CheckpointError(dir, 'no such directory; pass a model directory (config.json + model.safetensors), e.g. one written by `rlhf init` or `save_pretrained`');
   if (!st.isDirectory()) throw new CheckpointError(dir, 'is a file, not a model directory; pass the directory that holds config.json and model.safetensors');
   const file = join(dir, 'config.json');
-  const text = await readFile(file, 'utf8').catch(() => null);
-  if (text === null) throw new CheckpointError(dir, 'has no config.json, so it is not a Hugging Face model directory (save_pretrained and `rlhf init` write config.json beside the weights)');
+  const text = await readFile(file, 'utf8').catch((err: unknown) => {
+    if (errnoCode(err) === 'ENOENT') throw new CheckpointError(dir, 'has no config.json, so it is not a Hugging Face model directory (save_pretrained and `rlhf init` write config.json beside the weights)');
+    throw new CheckpointError(dir, `cannot read config.json: ${readFailure(err, file)}`, { cause: err });
+  });
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -234,13 +312,18 @@ export interface ConfigJsonOptions {
 
 /**
  * The config.json object transformers writes for this config: every field of GPT2Config /
- * GPTNeoConfig, architectures, model_type, torch_dtype and transformers_version, keys sorted.
+ * GPTNeoConfig / LlamaConfig (a Llama-family config only its own family's fields), architectures, model_type, torch_dtype and transformers_version, keys sorted.
  */
 export function configToJson(config: ModelConfig, opts: ConfigJsonOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (config.model_type === 'gpt2') {
     const { extra, ...fields } = config;
     Object.assign(out, GPT2_WRITE_DEFAULTS, extra ?? {}, fields);
+  } else if (config.model_type === 'llama' || config.model_type === 'mistral' || config.model_type === 'qwen2') {
+    const { extra, n_embd: _e, n_layer: _l, n_head: _h, n_positions: _p, eos_token_ids, attention_bias, mlp_bias, sliding_window, use_sliding_window, max_window_layers, layer_types, ...fields } = config;
+    const own: Record<string, unknown> = { attention_bias, mlp_bias, sliding_window, use_sliding_window, max_window_layers, layer_types };
+    Object.assign(out, { use_cache: true }, extra ?? {}, fields, { eos_token_id: eos_token_ids ?? fields.eos_token_id });
+    for (const k of LLAMA_OWN_FIELDS[config.model_type]) if (own[k] !== undefined) out[k] = own[k];
   } else {
     const { extra, n_embd: _e, n_layer: _l, n_head: _h, n_positions: _p, ...fields } = config;
     Object.assign(out, { use_cache: true }, extra ?? {}, fields);
@@ -260,7 +343,7 @@ export function configToJson(config: ModelConfig, opts: ConfigJsonOptions): Reco
 
 /** generation_config.json as save_pretrained writes it for a model without one of its own. */
 export function generationConfigJson(config: ModelConfig, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const out: Record<string, unknown> = { _from_model_config: true, bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id };
+  const out: Record<string, unknown> = { _from_model_config: true, bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_ids ?? config.eos_token_id };
   if (config.pad_token_id !== undefined && config.pad_token_id !== null) out['pad_token_id'] = config.pad_token_id;
   Object.assign(out, overrides);
   out['transformers_version'] = TRANSFORMERS_VERSION;

@@ -275,6 +275,15 @@ export class GPTNeoForCausalLM extends Module implements CausalLM {
     return F.linear(hidden, this.outputEmbeddings()); // (…, C) → (…, V)
   }
 
+  baseModel(): GPTNeoModel {
+    return this.transformer;
+  }
+
+  /** Every weight is an nn.Linear (out, in), already the layout decoding's few-row products want. */
+  decodingRelayout(): Tensor[] {
+    return [];
+  }
+
   createCache(batchSize: number, maxLength: number, opts: { dtype?: 'float32' | 'bfloat16' } = {}): KVCache {
     const c = this.config;
     const w = this.transformer.wte.weight;

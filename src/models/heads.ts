@@ -1,20 +1,20 @@
 // A transformer body with a scalar head: the reward model (one score per sequence) and PPO's value
 // model (one value per token). Saved in transformers' sequence-classification layout, so
 // `AutoModelForSequenceClassification.from_pretrained` (and TRL) read it:
-//   transformer.*        the body (GPT2Model or GPTNeoModel), exactly as in the causal LM
-//   score.weight         (num_labels = 1, C), no bias
+//   transformer.* / model.*   the body (GPT2Model, GPTNeoModel / LlamaModel, …) under transformers'
+//                             base_model_prefix, exactly as in the causal LM
+//   score.weight              (num_labels = 1, C), no bias
 // transformers reads the score at the last non-pad token; so do we, found from the attention mask
 // (the last 1 of each row), which works for left and right padding alike.
 import type { Tensor, Device } from '../torch/tensor.js';
 import { arange } from '../torch/index.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
-import { GPT2Model, GPT2_DEFAULTS, type GPT2Config } from './gpt2.js';
-import { GPTNeoModel, resolveGPTNeoConfig, type GPTNeoConfig } from './gpt-neo.js';
-import type { CausalLM } from './types.js';
+import { architectureFor, type ModelConfig } from './registry.js';
+import type { CausalLM, DecoderBody } from './types.js';
 
-/** The configs a scalar-head model can be built from. */
-export type ScalarModelConfig = GPT2Config | GPTNeoConfig;
+/** The configs a scalar-head model can be built from: every architecture's. */
+export type ScalarModelConfig = ModelConfig;
 
 export interface ScalarForwardOptions {
   /** (B, T) 1 for real tokens, 0 for padding (left or right). Default: every token is real. */
@@ -41,33 +41,39 @@ export function lastTokenIndex(attentionMask: Tensor | null | undefined, B: numb
 }
 
 export class ScalarHeadModel extends Module {
-  readonly transformer: GPT2Model | GPTNeoModel;
-  /** (1, C) without bias, as transformers' GPT2ForSequenceClassification / GPTNeoForSequenceClassification. */
+  /** The body, registered under transformers' base_model_prefix (`transformer` for GPT-2 and GPT-Neo, `model` for the Llama family). */
+  readonly body: DecoderBody;
+  /** (1, C) without bias, as transformers' *ForSequenceClassification. */
   readonly score: Linear;
   readonly config: ScalarModelConfig;
 
   /** A new model: body and head initialised as transformers does (head N(0, initializer_range)). */
-  constructor(config: ScalarModelConfig, body?: GPT2Model | GPTNeoModel) {
+  constructor(config: ScalarModelConfig, body?: DecoderBody) {
     super();
-    this.config = config.model_type === 'gpt2' ? { ...GPT2_DEFAULTS, ...config } : resolveGPTNeoConfig(config);
+    const arch = architectureFor(config.model_type);
+    this.config = arch.resolve(config);
     const c = this.config;
-    const b = body ?? (c.model_type === 'gpt2' ? new GPT2Model(c) : new GPTNeoModel(c));
-    this.transformer = this.registerModule('transformer', b);
+    this.body = this.registerModule(arch.prefix, body ?? arch.createBody(c));
     this.score = this.registerModule('score', new Linear(c.n_embd, 1, { bias: false, std: c.initializer_range }));
+  }
+
+  /** The body under GPT-2's name, for callers written before the Llama family; the same module as `body`. */
+  get transformer(): DecoderBody {
+    return this.body;
   }
 
   /**
    * A reward/value model on top of a causal LM's body (the SFT model): the body's parameters are
    * shared, not copied, and the head is new (N(0, initializer_range)). Dispose only one of the two.
    */
-  static fromCausalLM(lm: CausalLM & { transformer: GPT2Model | GPTNeoModel }): ScalarHeadModel {
-    return new ScalarHeadModel(lm.config as ScalarModelConfig, lm.transformer);
+  static fromCausalLM(lm: CausalLM): ScalarHeadModel {
+    return new ScalarHeadModel(lm.config as ScalarModelConfig, lm.baseModel());
   }
 
   /** Hidden states (B, T, C) → per-token values (B, T) and each row's score at its last real token (B). */
   forward(inputIds: Tensor, opts: ScalarForwardOptions = {}): ScalarOutput {
     const [B, T] = inputIds.shape as [number, number];
-    const hidden = this.transformer.forward(inputIds, { attentionMask: opts.attentionMask ?? null, positionIds: opts.positionIds ?? null }); // (B, T, C)
+    const hidden = this.body.forward(inputIds, { attentionMask: opts.attentionMask ?? null, positionIds: opts.positionIds ?? null }); // (B, T, C)
     const values = this.score.forward(hidden).squeeze(-1); // (B, T)
     const last = lastTokenIndex(opts.attentionMask, B, T, inputIds.device as Device); // (B)
     const scores = values.gather(1, last.unsqueeze(1)).squeeze(1); // (B)

@@ -1,4 +1,4 @@
-// Models: GPT-2 and GPT-Neo (numerically equal to transformers), a scalar head for reward and value
+// Models: GPT-2, GPT-Neo and the Llama family — Llama, Mistral, Qwen2 — (numerically equal to transformers), a scalar head for reward and value
 // models, and Hugging Face model directories (config.json + safetensors + tokenizer files).
 //
 //   import { loadPretrained, savePretrained } from '../models/index.js';
@@ -6,7 +6,7 @@
 //   const { logits } = model.forward(ids, { attentionMask });
 //   await savePretrained(model, 'out/model', { tokenizer });
 
-export type { CausalLM, KVCache, ForwardOptions, ForwardOutput, BaseLMConfig } from './types.js';
+export type { CausalLM, DecoderBody, KVCache, ForwardOptions, ForwardOutput, BaseLMConfig } from './types.js';
 export { StaticKVCache } from './kv-cache.js';
 export {
   GPT2LMHeadModel,
@@ -35,6 +35,26 @@ export {
   buildLocalAttentionMask,
 } from './gpt-neo.js';
 export type { GPTNeoConfig, AttentionType } from './gpt-neo.js';
+export {
+  LlamaForCausalLM,
+  LlamaModel,
+  LlamaDecoderLayer,
+  LlamaAttention,
+  LlamaMLP,
+  LlamaRMSNorm,
+  LlamaEmbedding,
+  LLAMA_FAMILY,
+  LLAMA_FAMILY_DEFAULTS,
+  ROPE_TYPES,
+  resolveLlamaConfig,
+  layerWindow,
+  ropeInverseFrequencies,
+  rotaryCosSin,
+  applyRotary,
+} from './llama.js';
+export type { LlamaConfig, LlamaFamily, RopeScaling, RopeType, LayerType } from './llama.js';
+export { ARCHITECTURES, architectureFor } from './registry.js';
+export type { Architecture, ModelType } from './registry.js';
 export { ScalarHeadModel, lastTokenIndex } from './heads.js';
 export type { ScalarModelConfig, ScalarForwardOptions, ScalarOutput } from './heads.js';
 export { skipInit } from '../nn/init.js';

@@ -48,6 +48,13 @@ export interface BaseLMConfig {
   n_head: number;
   bos_token_id: number;
   eos_token_id: number;
+  /** Every id that ends generation, when config.json lists several (Llama 3's instruct models); eos_token_id is the first. */
+  eos_token_ids?: number[];
+}
+
+/** A transformer body: token ids → final hidden states (B, T, C). What a causal LM and a reward/value model share. */
+export interface DecoderBody extends Module {
+  forward(inputIds: Tensor, opts?: ForwardOptions): Tensor;
 }
 
 export interface CausalLM extends Module {
@@ -62,8 +69,23 @@ export interface CausalLM extends Module {
    * positions without the (B, T, V) logits. The tensor is the model's parameter, not a copy.
    */
   outputEmbeddings(): Tensor;
-  /** The LM head on any hidden states: (…, C) → (…, V) logits. */
+  /**
+   * The LM head on any hidden states: (…, C) → (…, V) logits. Generation calls it on the last
+   * position only (forwardHidden, then lmHead on (B, C)); trainers on the positions they score.
+   */
   lmHead(hidden: Tensor): Tensor;
+  /**
+   * The body without the LM head (transformers' base model: GPT-2's `transformer`, Llama's `model`):
+   * what ScalarHeadModel.fromCausalLM puts a reward/value head on. The module is the model's own.
+   */
+  baseModel(): DecoderBody;
+  /**
+   * Decode-time weight layout: parameters stored (in, out) and multiplied as x·W (GPT-2's Conv1D),
+   * which a decoding step's few-row matrix products run faster from a column-major copy. generate()
+   * gives them that copy for one call (prepareForInference: for good); the values never change.
+   * Empty for models built of nn.Linear, whose (out, in) weights are that layout already.
+   */
+  decodingRelayout(): Tensor[];
   /** A cache sized for this model: batch B, up to maxLength positions, in the given dtype. */
   createCache(batchSize: number, maxLength: number, opts?: { dtype?: 'float32' | 'bfloat16' }): KVCache;
 }

@@ -28,6 +28,26 @@ export class Linear extends Module {
   }
 }
 
+/**
+ * transformers' Conv1D (GPT-2's attention and MLP projections): y = x·W + b with W stored
+ * (in, out), the transpose of Linear's — so the forward is one addmm. Initialised N(0, std), bias 0.
+ */
+export class Conv1D extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  constructor(readonly nIn: number, readonly nOut: number, std = 0.02) {
+    super();
+    this.weight = this.registerParameter('weight', normalParam([nIn, nOut], std)); // (in, out)
+    this.bias = this.registerParameter('bias', zerosParam([nOut]));
+  }
+  forward(x: Tensor): Tensor {
+    const s = x.shape; // (…, nIn)
+    const x2 = x.reshape(-1, this.nIn); // (N, nIn)
+    const y = F.addmm(this.bias, x2, this.weight); // (N, nOut)
+    return y.view(...s.slice(0, -1), this.nOut); // (…, nOut)
+  }
+}
+
 /** A lookup table of vectors: (…) integer ids → (…, dim). Initialised N(0, 1) like torch.nn.Embedding. */
 export class Embedding extends Module {
   readonly weight: Tensor;

@@ -18,6 +18,8 @@ export interface ByteLevelBpeOptions {
   prefixIds?: readonly number[];
   /** Ids put after every sequence when special tokens are added (an EOS, for models that want one). */
   suffixIds?: readonly number[];
+  /** The id of a byte the vocabulary lacks (the unk token's), as transformers maps it; null or absent: an error. */
+  unkId?: number | null;
 }
 
 export class ByteLevelBpeBackend implements TokenizerBackend {
@@ -35,7 +37,7 @@ export class ByteLevelBpeBackend implements TokenizerBackend {
   private readonly utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
   constructor(data: BpeData | BpeModel, options: ByteLevelBpeOptions = {}) {
-    this.model = data instanceof BpeModel ? data : new BpeModel(data);
+    this.model = data instanceof BpeModel ? data : new BpeModel(data, { unkId: options.unkId ?? null });
     this.addedTokens = options.addedTokens ?? [];
     this.prefixIds = options.prefixIds ?? [];
     this.suffixIds = options.suffixIds ?? [];

@@ -20,6 +20,8 @@ export interface BpeData {
 }
 
 const NO_RANK = 0x7fffffff;
+/** The symbol of a byte the vocabulary lacks: positive (the heap merge marks absorbed symbols −1), never an id, never in a merge. */
+const UNKNOWN_BYTE = 0x7ffffffe;
 /** Pieces longer than this (in UTF-16 units) are not cached, like Hugging Face's BPE. */
 const MAX_CACHED_PIECE = 256;
 /** The cache is emptied when it reaches this many pieces, which bounds its memory. */
@@ -44,20 +46,26 @@ export class BpeModel {
   private readonly mergeLeft: Int32Array;
   private readonly mergeRight: Int32Array;
   private readonly mergeId: Int32Array;
-  // byte → id of the single-byte token (-1 if the vocabulary lacks it).
+  // byte → id of the single-byte token (UNKNOWN_BYTE if the vocabulary lacks it).
   private readonly byteId: Int32Array;
   private readonly cache = new Map<string, readonly number[]>();
+  /**
+   * The id a byte missing from the vocabulary becomes, as transformers' GPT2Tokenizer does
+   * (`encoder.get(token, encoder.get(unk_token))`); null: such text cannot be encoded.
+   */
+  readonly unkId: number | null;
 
-  constructor(data: BpeData) {
+  constructor(data: BpeData, options: { unkId?: number | null } = {}) {
     this.vocab = data.vocab;
     this.merges = data.merges;
+    this.unkId = options.unkId ?? null;
 
     const idToToken: Array<string | undefined> = [];
     for (const [token, id] of data.vocab) idToToken[id] = token;
     this.idToToken = idToToken;
 
-    this.byteId = new Int32Array(256).fill(-1);
-    for (let b = 0; b < 256; b++) this.byteId[b] = data.vocab.get(BYTE_TO_CHAR[b]!) ?? -1;
+    this.byteId = new Int32Array(256).fill(UNKNOWN_BYTE);
+    for (let b = 0; b < 256; b++) this.byteId[b] = data.vocab.get(BYTE_TO_CHAR[b]!) ?? UNKNOWN_BYTE;
 
     const n = data.merges.length;
     let size = 1;
@@ -87,6 +95,13 @@ export class BpeModel {
     });
   }
 
+  /** The bytes the vocabulary has no single-byte token for (they encode as unkId). */
+  missingBytes(): number[] {
+    const out: number[] = [];
+    for (let b = 0; b < 256; b++) if (this.byteId[b] === UNKNOWN_BYTE) out.push(b);
+    return out;
+  }
+
   /** Number of merges (the rank of the last merge + 1). */
   get mergeCount(): number {
     return this.merges.length;
@@ -102,7 +117,9 @@ export class BpeModel {
   encodePiece(piece: string): readonly number[] {
     const hit = this.cache.get(piece);
     if (hit !== undefined) return hit;
-    const ids = this.bpe(this.initialSymbols(piece));
+    const symbols = this.initialSymbols(piece);
+    let ids = this.bpe(symbols);
+    if (symbols.includes(UNKNOWN_BYTE)) ids = this.unknownToUnk(piece, ids);
     if (piece.length <= MAX_CACHED_PIECE) {
       if (this.cache.size >= CACHE_CAPACITY) this.cache.clear();
       this.cache.set(piece, ids);
@@ -216,14 +233,23 @@ export class BpeModel {
   }
 
   private symbolOfByte(b: number): number {
-    const id = this.byteId[b]!;
-    if (id < 0) {
+    return this.byteId[b]!;
+  }
+
+  // A byte the vocabulary lacks is a symbol no merge uses (merges only name vocabulary tokens), so
+  // it comes out of BPE alone and becomes the unknown token, one per byte, as in GPT2Tokenizer.
+  private unknownToUnk(piece: string, ids: readonly number[]): number[] {
+    const unk = this.unkId;
+    if (unk === null) {
+      const at = ids.indexOf(UNKNOWN_BYTE);
+      const bytes = utf8Bytes(piece);
+      const b = bytes.find((x) => this.byteId[x] === UNKNOWN_BYTE) ?? 0;
       throw new TokenizerError(
-        `the vocabulary has no token for byte 0x${b.toString(16).padStart(2, '0')} ("${BYTE_TO_CHAR[b]}"), so this text cannot be encoded; ` +
-          'a byte-level BPE vocabulary must contain all 256 byte tokens',
+        `the vocabulary has no token for byte 0x${b.toString(16).padStart(2, '0')} ("${BYTE_TO_CHAR[b]}", in ${JSON.stringify(piece)}, symbol ${at + 1}) and the tokenizer names no unk_token to map it to, so this text cannot be encoded; ` +
+          'set "unk_token" in tokenizer_config.json to a token of the vocabulary, or remove the character from the text',
       );
     }
-    return id;
+    return ids.map((id) => (id === UNKNOWN_BYTE ? unk : id));
   }
 
   // Hash of a pair of non-negative ids into the slot table (multiplicative hashing).

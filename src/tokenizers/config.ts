@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddedToken } from './added-tokens.js';
 import { TokenizerFileError } from './errors.js';
+import { readFailure } from '../util/fs-errors.js';
 import type { Side } from './padding.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -15,9 +16,10 @@ const NO_LIMIT = 1e15;
 /** Parses a JSON file that must hold an object; a missing file gives null. */
 export function readJsonObject(file: string): JsonObject | null {
   if (!existsSync(file)) return null;
+  const text = readTextFile(file);
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
+    value = JSON.parse(text);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new TokenizerFileError(file, `is not valid JSON (${message}); re-download or re-save it`, { cause: err });
@@ -26,6 +28,15 @@ export function readJsonObject(file: string): JsonObject | null {
     throw new TokenizerFileError(file, 'must hold a JSON object');
   }
   return value as JsonObject;
+}
+
+/** A tokenizer file's text; an unreadable file is a TokenizerFileError that says why. */
+export function readTextFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TokenizerFileError(file, `cannot be read: ${readFailure(err, file)}`, { cause: err });
+  }
 }
 
 /**

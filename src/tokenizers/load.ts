@@ -8,7 +8,7 @@
 //   added_tokens.json                   → extra tokens (older transformers)
 //   chat_template.jinja                 → the chat template (newer transformers; wins over the config field)
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddedToken } from './added-tokens.js';
 import type { TokenizerBackend } from './backend.js';
@@ -23,6 +23,7 @@ import {
   maxLengthField,
   readAddedTokensJson,
   readJsonObject,
+  readTextFile,
   sideField,
   tokenField,
   tokenListField,
@@ -87,7 +88,7 @@ export function loadTokenizer(dir: string, options: LoadTokenizerOptions = {}): 
   let chatTemplates: ChatTemplates | null = null;
   const jinjaFile = join(dir, 'chat_template.jinja');
   if (existsSync(jinjaFile)) {
-    chatTemplates = { templates: new Map([['default', readFileSync(jinjaFile, 'utf8')]]), source: jinjaFile };
+    chatTemplates = { templates: new Map([['default', readTextFile(jinjaFile)]]), source: jinjaFile };
   } else {
     chatTemplates = parseChatTemplateField(config['chat_template'], `${configFile} ("chat_template")`);
   }
@@ -135,7 +136,12 @@ function loadBackend(
     if (typeof spec === 'string' && choice === 'bpe') {
       throw new TokenizerFileError(jsonFile, `cannot be read by our byte-level BPE: ${spec}; load it with { backend: 'hf' }`);
     }
-    return typeof spec === 'string' ? new HfBackend(json, config, jsonFile) : withFileContext(jsonFile, () => new ByteLevelBpeBackend(spec.data, spec));
+    if (typeof spec === 'string') return new HfBackend(json, config, jsonFile);
+    // A byte missing from the vocabulary becomes the model's unk_token, else the tokenizer's (as GPT2Tokenizer).
+    const modelUnk = (json['model'] as JsonObject | undefined)?.['unk_token'];
+    const unkToken = typeof modelUnk === 'string' ? modelUnk : names.special.get('unk_token');
+    const unkId = typeof unkToken === 'string' ? (spec.addedTokens.find((t) => t.content === unkToken)?.id ?? spec.data.vocab.get(unkToken) ?? null) : null;
+    return withFileContext(jsonFile, () => new ByteLevelBpeBackend(spec.data, { ...spec, unkId }));
   }
 
   const hasVocab = existsSync(vocabFile);
@@ -147,7 +153,7 @@ function loadBackend(
 
   const vocabObj = readJsonObject(vocabFile)!;
   const vocab = withFileContext(vocabFile, () => vocabFromObject(vocabObj, 'vocab.json'));
-  const merges = withFileContext(mergesFile, () => parseMerges(readFileSync(mergesFile, 'utf8'), mergesFile));
+  const merges = withFileContext(mergesFile, () => parseMerges(readTextFile(mergesFile), mergesFile));
 
   // Added tokens: added_tokens_decoder, added_tokens.json, and every special token (transformers
   // never splits a special token, even when it is only in vocab.json).
@@ -163,6 +169,7 @@ function loadBackend(
     if (id !== undefined) added.set(content, { ...existing, content, id, special: true });
   }
 
+  const unkIdOf = (content: string | null | undefined): number | null => (typeof content === 'string' ? (added.get(content)?.id ?? vocab.get(content) ?? null) : null);
   const addBos = booleanField(config, 'add_bos_token', configFile) === true;
   const addEos = booleanField(config, 'add_eos_token', configFile) === true;
   const idOf = (field: 'bos_token' | 'eos_token'): number => {
@@ -174,6 +181,7 @@ function loadBackend(
   const backend = withFileContext(mergesFile, () =>
     new ByteLevelBpeBackend({ vocab, merges }, {
       addedTokens: [...added.values()],
+      unkId: unkIdOf(names.special.get('unk_token')),
       prefixIds: addBos ? [idOf('bos_token')] : [],
       suffixIds: addEos ? [idOf('eos_token')] : [],
     }),

@@ -6,7 +6,8 @@
 //   special_tokens_map.json
 // Each file is written to `NAME.tmp-<pid>` and renamed into place, so a reader never sees half a file.
 
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { makeDirs } from '../util/dirs.js';
 import { join } from 'node:path';
 import { ByteLevelBpeBackend } from './bpe-backend.js';
 import { formatMerges } from './bpe.js';
@@ -17,7 +18,7 @@ import { readByteLevelBpe, toTokenizerJson, vocabJson } from './tokenizer-json.j
 
 /** Writes the tokenizer files into `dir` (created if needed). Returns the paths written. */
 export function saveTokenizer(tok: Tokenizer, dir: string): string[] {
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const files = new Map<string, string>();
   const backend = tok.backend;
 

@@ -29,10 +29,13 @@ export function toTokenizerJson(backend: ByteLevelBpeBackend): string {
     post_processor: prefixIds.length + suffixIds.length === 0 ? byteLevel(true, false) : templateProcessing(backend),
     decoder: byteLevel(true, true),
   };
+  // unk_token only when some byte lacks a token (then it is what such a byte becomes); GPT-2's file has null.
+  const unkId = model.unkId;
+  const lacksByte = unkId !== null && model.missingBytes().length > 0;
   const modelHead = {
     type: 'BPE',
     dropout: null,
-    unk_token: null,
+    unk_token: lacksByte && unkId !== null ? (backend.idToToken(unkId) ?? null) : null,
     continuing_subword_prefix: '',
     end_of_word_suffix: '',
     fuse_unk: false,

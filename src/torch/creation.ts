@@ -29,14 +29,34 @@ function inferShape(data: NestedArray, path = 'data'): number[] {
 }
 
 function flatten(data: NestedArray): (number | boolean)[] {
-  if (!Array.isArray(data)) return [data];
   const out: (number | boolean)[] = [];
-  const walk = (d: NestedArray): void => {
-    if (Array.isArray(d)) for (const x of d) walk(x);
-    else out.push(d);
+  const walk = (d: NestedArray, path: string): void => {
+    if (Array.isArray(d)) d.forEach((x, i) => walk(x, `${path}[${i}]`));
+    else if (typeof d === 'number' || typeof d === 'boolean') out.push(d);
+    else throw new TorchError(`tensor(): ${path} is ${describeValue(d)}; a tensor holds numbers or booleans (convert strings with Number(s) first)`);
   };
-  walk(data);
+  walk(data, 'data');
   return out;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `a string (${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)})`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v === 'undefined' ? 'undefined' : `a ${typeof v}`}`;
+}
+
+/**
+ * Checks a shape before it reaches libtorch, which would truncate 2.5 to 2 and read NaN as 0:
+ * every size must be an integer ≥ 0.
+ */
+export function checkShape(op: string, shape: readonly number[]): void {
+  if (!Array.isArray(shape)) throw new TorchError(`${op}(): the shape must be an array of sizes like [2, 3], got ${describeValue(shape)}`);
+  shape.forEach((d, i) => {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
+      throw new TorchError(`${op}(): shape[${i}] is ${typeof d === 'number' ? d : describeValue(d)} in [${shape.map(String).join(', ')}]; every size must be a whole number ≥ 0`);
+    }
+  });
 }
 
 function typedFor(dtype: DType, values: readonly (number | boolean)[]): AnyTypedArray {
@@ -67,6 +87,7 @@ export function tensor(data: NestedArray | AnyTypedArray, opts: CreateOptions & 
     srcDtype = dtypeOfTypedArray(data);
     shape = opts.shape ?? [data.length];
   } else {
+    if (!Array.isArray(data) && typeof data !== 'number' && typeof data !== 'boolean') throw new TorchError(`tensor(): data is ${describeValue(data)}; pass numbers, booleans, nested arrays of them, or a typed array`);
     shape = opts.shape ?? inferShape(data);
     const flat = flatten(data);
     srcDtype = opts.dtype ?? (flat.length > 0 && typeof flat[0] === 'boolean' ? 'bool' : 'float32');
@@ -75,6 +96,7 @@ export function tensor(data: NestedArray | AnyTypedArray, opts: CreateOptions & 
       srcDtype = 'float32';
     } else typed = typedFor(srcDtype, flat);
   }
+  checkShape('tensor', shape);
   const n = shape.reduce((a, b) => a * b, 1);
   if (n !== typed.length) throw new TorchError(`tensor(): shape [${shape.join(', ')}] needs ${n} elements, data has ${typed.length}`);
   let t = wrapHandle('tensor', [], () => native.fromBuffer(typed, shape, dtypeCode(srcDtype), opts.device ?? 'cpu'));
@@ -90,16 +112,20 @@ const dt = (o: CreateOptions): number => dtypeCode(o.dtype ?? 'float32');
 const dev = (o: CreateOptions): string => o.device ?? 'cpu';
 
 export function zeros(shape: number[], opts: CreateOptions = {}): Tensor {
+  checkShape('zeros', shape);
   return finish(wrapHandle('zeros', [shape], () => native.zeros(shape, dt(opts), dev(opts))), opts);
 }
 export function ones(shape: number[], opts: CreateOptions = {}): Tensor {
+  checkShape('ones', shape);
   return finish(wrapHandle('ones', [shape], () => native.ones(shape, dt(opts), dev(opts))), opts);
 }
 /** Uninitialised memory: fast, contents arbitrary. */
 export function empty(shape: number[], opts: CreateOptions = {}): Tensor {
+  checkShape('empty', shape);
   return finish(wrapHandle('empty', [shape], () => native.empty(shape, dt(opts), dev(opts))), opts);
 }
 export function full(shape: number[], value: number | boolean, opts: CreateOptions = {}): Tensor {
+  checkShape('full', shape);
   return finish(wrapHandle('full', [shape, value], () => native.full(shape, value, dt(opts), dev(opts))), opts);
 }
 export function zerosLike(t: Tensor, opts: CreateOptions = {}): Tensor {
@@ -125,19 +151,25 @@ export function eye(n: number, opts: CreateOptions = {}): Tensor {
 }
 /** Standard normal samples. */
 export function randn(shape: number[], opts: CreateOptions = {}): Tensor {
+  checkShape('randn', shape);
   return finish(wrapHandle('randn', [shape], () => native.randn(shape, dt(opts), dev(opts))), opts);
 }
 /** Uniform samples in [0, 1). */
 export function rand(shape: number[], opts: CreateOptions = {}): Tensor {
+  checkShape('rand', shape);
   return finish(wrapHandle('rand', [shape], () => native.rand(shape, dt(opts), dev(opts))), opts);
 }
 /** Integers uniform in [low, high). Defaults to int64. */
 export function randint(low: number, high: number, shape: number[], opts: CreateOptions = {}): Tensor {
+  checkShape('randint', shape);
   const o = { dtype: 'int64' as DType, ...opts };
   return finish(wrapHandle('randint', [low, high, shape], () => native.randint(low, high, shape, dt(o), dev(o))), o);
 }
 /** Seeds libtorch's generators (CPU and every CUDA device): same seed, same samples. */
 export function manualSeed(seed: number): void {
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
+    throw new TorchError(`manualSeed(${typeof seed === 'number' ? seed : describeValue(seed)}): a seed must be a whole number between −(2^53 − 1) and 2^53 − 1 (larger ones are not exact in JavaScript)`);
+  }
   native.manualSeed(seed);
 }
 /**

@@ -7,5 +7,6 @@ export { noGrad, enableGrad, isGradEnabled, grad } from './autograd.js';
 export { autocast } from './autocast.js';
 export { tidy, keep, disposeAll } from './scope.js';
 export { memory, type MemoryReport } from './memory.js';
+export { reclaimDropped } from './reclaim.js';
 export { cudaAvailable, cudaDeviceCount, defaultDevice, synchronize, setNumThreads, getNumThreads, buildInfo } from './device.js';
-export { TorchError, ShapeError, DisposedTensorError } from './errors.js';
+export { TorchError, ShapeError, DisposedTensorError, OutOfMemoryError } from './errors.js';

@@ -128,13 +128,41 @@ function load(): NativeAddon {
         '(it finds or installs libtorch and builds the addon), or `npm rebuild rlhf` in a project that depends on it.',
     );
   }
+  limitBlasThreads();
   const addon = require(path) as NativeAddon;
   return addon;
 }
 
+/** RLHF_NUM_THREADS as a thread count: a positive integer, else null (unset, or not a number: warned). */
+function requestedThreads(): number | null {
+  const raw = process.env.RLHF_NUM_THREADS;
+  if (raw === undefined || raw.trim() === '') return null;
+  const n = Number(raw);
+  if (Number.isSafeInteger(n) && n > 0) return n;
+  process.emitWarning(`RLHF_NUM_THREADS=${JSON.stringify(raw)} is not a positive whole number; ignored (every core is used). Set it to e.g. 1 or 2.`, { code: 'RLHF_NUM_THREADS' });
+  return null;
+}
+
+/**
+ * Float32 matrix products go to BLAS (OpenBLAS with Debian's libtorch, MKL with a pip torch), which
+ * keeps a thread pool of its own, sized at load from OPENBLAS_NUM_THREADS / MKL_NUM_THREADS /
+ * OMP_NUM_THREADS — not from at::set_num_threads. So RLHF_NUM_THREADS is passed on to those
+ * variables here, before the addon (and BLAS with it) loads, unless they are set already.
+ */
+function limitBlasThreads(): void {
+  const n = requestedThreads();
+  if (n === null) return;
+  for (const v of ['OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS']) if (process.env[v] === undefined) process.env[v] = String(n);
+}
+
 export const native: NativeAddon = load();
 
-// Use every core unless the user chose (OMP_NUM_THREADS / RLHF_NUM_THREADS). OpenMP in a process
+// Use every core unless the user chose (RLHF_NUM_THREADS, else OMP_NUM_THREADS). OpenMP in a process
 // that Node started often comes up with 1 thread, which halves the speed on a 2-core machine.
-const requested = Number(process.env.RLHF_NUM_THREADS ?? process.env.OMP_NUM_THREADS ?? 0);
+const requested = requestedThreadsQuiet() ?? Number(process.env.OMP_NUM_THREADS ?? 0);
 native.setNumThreads(requested > 0 ? requested : availableParallelism());
+
+function requestedThreadsQuiet(): number | null {
+  const n = Number(process.env.RLHF_NUM_THREADS);
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}

@@ -36,11 +36,13 @@
  * This file is longer than most in the project because the format, its validation, file and directory I/O
  * and the 16-bit float conversions it needs belong together and are read together.
  */
-import { open, readFile, readdir, stat, mkdir, unlink } from 'node:fs/promises';
+import { open, readFile, readdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join, resolve, relative, isAbsolute, sep } from 'node:path';
 import { atomicWriteFile, atomicWriteFiles, atomicWriteJson, removeStaleTempFiles } from '../util/atomic.js';
+import { makeDirs } from '../util/dirs.js';
+import { errnoCode, readFailure } from '../util/fs-errors.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // dtypes
@@ -228,7 +230,8 @@ async function withFile<T>(path: string, body: (fh: FileHandle, size: number) =>
   try {
     fh = await open(path, 'r');
   } catch (err) {
-    throw new SafetensorsError('io', `cannot open: ${errMessage(err)}`, { source: path, cause: err });
+    const denied = errnoCode(err) === 'EACCES' || errnoCode(err) === 'EPERM'; // said as such, with the fix
+    throw new SafetensorsError('io', `cannot open: ${denied ? readFailure(err, path) : errMessage(err)}`, { source: path, cause: err });
   }
   try {
     let size: number;
@@ -678,9 +681,7 @@ export async function writeSafetensorsDir(
   const entries = checkTensors(tensors);
   const byName = new Map(entries);
   const metadata = { format: 'pt', ...options.metadata };
-  await mkdir(dir, { recursive: true }).catch((err: unknown) => {
-    throw new SafetensorsError('io', `cannot create the directory: ${errMessage(err)}`, { source: dir, cause: err });
-  });
+  makeDirs(dir); // not mkdir({ recursive }): see util/dirs.ts
   await removeStaleTempFiles(dir, (target) => target === SINGLE_FILE || target === INDEX_FILE || SHARD_NAME.test(target));
 
   const plan = planShards(entries, maxShardBytes);

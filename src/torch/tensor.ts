@@ -7,7 +7,8 @@ import { native } from './native.js';
 import type { Handle } from './native.js';
 import { type DType, type AnyTypedArray, dtypeCode, dtypeFromCode, viewBytes, isFloating } from './dtype.js';
 import { type Scoped, track } from './scope.js';
-import { TorchError, ShapeError, DisposedTensorError, describe } from './errors.js';
+import { afterRegister, registry } from './reclaim.js';
+import { TorchError, ShapeError, DisposedTensorError, OutOfMemoryError, describe } from './errors.js';
 
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 export type NestedArray = number | boolean | NestedArray[];
@@ -20,6 +21,10 @@ function fail(op: string, inputs: readonly unknown[], err: unknown): never {
   const args = inputs.map((a) => (a instanceof Tensor ? (a.isDisposed ? 'disposed tensor' : describe(a.dtype, a.shape)) : JSON.stringify(a))).join(', ');
   const firstLine = msg.split('\n')[0] ?? msg;
   if (firstLine.includes('after dispose')) throw new DisposedTensorError();
+  // libtorch's allocators: "DefaultCPUAllocator: can't allocate memory: you tried to allocate N bytes",
+  // "CUDA out of memory. Tried to allocate 2.00 GiB …"
+  const oom = /you tried to allocate (\d+) bytes/.exec(firstLine);
+  if (oom || /out of memory/i.test(firstLine)) throw new OutOfMemoryError(`${op}(${args})`, oom ? Number(oom[1]) : null, { cause: err });
   throw new TorchError(`${op}(${args}): ${firstLine}`, { cause: err });
 }
 
@@ -45,8 +50,8 @@ function inplace(op: string, self: Tensor, inputs: readonly unknown[], f: () => 
 // The fallback for tensors dropped without dispose(): when the garbage collector reclaims the JS
 // object, free its slot. Only tensors outside every tidy() scope are registered (scoped ones are
 // freed by their scope), and dispose() unregisters, so a loop that disposes what it makes holds
-// no registry cells at all.
-const collected = new FinalizationRegistry<Handle>((h) => native.dispose(h));
+// no registry cells at all. reclaim.ts keeps that fallback bounded in loops that never yield.
+const collected = registry;
 
 const reduction = { none: 0, mean: 1, sum: 2 } as const;
 export type Reduction = keyof typeof reduction;
@@ -72,6 +77,7 @@ export class Tensor implements Scoped, Disposable {
     if (this.#registered || this.#h === null) return;
     this.#registered = true;
     collected.register(this, this.#h, this);
+    afterRegister();
   }
 
   /** The addon handle (throws if disposed). */

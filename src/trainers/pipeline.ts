@@ -2,7 +2,7 @@
 //
 //   stages:
 //     - name: sft
-//       run: sft                      # sft | reward | ppo | dpo
+//       run: sft                      # sft | reward | ppo | dpo | kto | orpo | simpo
 //       model: models/tiny
 //       data: reviews.jsonl
 //       out: runs/sft
@@ -30,11 +30,18 @@ import { sftConfig } from './sft/config.js';
 import { rewardConfig } from './reward/config.js';
 import { ppoConfig } from './ppo/config.js';
 import { dpoConfig } from './dpo/config.js';
+import { ktoConfig } from './kto/config.js';
+import { orpoConfig } from './orpo/config.js';
+import { simpoConfig } from './simpo/config.js';
 import { sft } from './sft/train.js';
 import { trainRewardModel } from './reward/train.js';
 import { ppo } from './ppo/train.js';
 import { dpo } from './dpo/train.js';
+import { kto } from './kto/train.js';
+import { orpo } from './orpo/train.js';
+import { simpo } from './simpo/train.js';
 import { listCheckpoints } from './common/checkpoint.js';
+import { isModelKey, parseHubRef, resolveModelFields } from '../hub/resolve.js';
 import type { TrainerHooks } from './sft/train.js';
 
 const STAGES = {
@@ -42,6 +49,9 @@ const STAGES = {
   reward: { schema: rewardConfig, run: async (c: z.infer<typeof rewardConfig>, h: TrainerHooks) => (await trainRewardModel(c, h)).model.dispose() },
   ppo: { schema: ppoConfig, run: async (c: z.infer<typeof ppoConfig>, h: TrainerHooks) => (await ppo(c, h)).dispose() },
   dpo: { schema: dpoConfig, run: async (c: z.infer<typeof dpoConfig>, h: TrainerHooks) => (await dpo(c, h)).model.dispose() },
+  kto: { schema: ktoConfig, run: async (c: z.infer<typeof ktoConfig>, h: TrainerHooks) => (await kto(c, h)).model.dispose() },
+  orpo: { schema: orpoConfig, run: async (c: z.infer<typeof orpoConfig>, h: TrainerHooks) => (await orpo(c, h)).model.dispose() },
+  simpo: { schema: simpoConfig, run: async (c: z.infer<typeof simpoConfig>, h: TrainerHooks) => (await simpo(c, h)).model.dispose() },
 } as const;
 type StageKind = keyof typeof STAGES;
 
@@ -96,12 +106,18 @@ export function readPipeline(file: string): PipelineStage[] {
     const config = validateConfig(schema, yaml.values, { yaml, command: `rlhf ${kind}` }) as Record<string, unknown> & { out: string };
     for (const key of ['model', 'out', 'data', 'evalData', 'prompts', 'rewardModel', 'rewardFn', 'refModel', 'valueModel'] as const) {
       const v = config[key];
-      if (typeof v === 'string' && !v.startsWith('/')) config[key] = resolve(base, v);
+      if (typeof v === 'string' && !v.startsWith('/') && !isHubModel(key, v, base)) config[key] = resolve(base, v);
+      else if (Array.isArray(v)) (config as Record<string, unknown>)[key] = v.map((x: unknown) => (typeof x === 'string' && !x.startsWith('/') ? resolve(base, x) : x)); // --reward-fn, repeatable
     }
     outs.set(name, config.out);
     stages.push({ name, kind: kind as StageKind, config });
   });
   return stages;
+}
+
+/** A model option naming a Hub id (org/name) rather than a path relative to the file: no such path there. */
+function isHubModel(key: string, value: string, base: string): boolean {
+  return isModelKey(key) && parseHubRef(value) !== null && !existsSync(resolve(base, value));
 }
 
 /** A stage is finished when its OUT has rlhf_config.json, which a trainer writes last. */
@@ -124,7 +140,7 @@ export async function runPipeline(file: string, hooks: TrainerHooks = {}): Promi
     const resume = (await listCheckpoints(s.config.out)).length > 0;
     say(`${tag}: ${resume ? 'resuming' : 'starting'} → ${s.config.out}`);
     const stage = STAGES[s.kind] as unknown as { run: (c: Record<string, unknown>, h: TrainerHooks) => Promise<void> };
-    await stage.run({ ...s.config, resume }, hooks);
+    await stage.run(await resolveModelFields({ ...s.config, resume }), hooks); // Hub ids → snapshots in the HF cache
     ran.push(s.name);
   }
   return { ran, skipped };

@@ -80,10 +80,12 @@ export async function atomicWriteFiles(
       const { temp, path } = written[0]!;
       current = path;
       await rename(temp, path);
+      untrackTemp(temp);
       written.shift();
     }
   } catch (err) {
     await Promise.all(written.map(({ temp }) => unlink(temp).catch(() => undefined)));
+    for (const { temp } of written) untrackTemp(temp);
     throw new AtomicWriteError(current, err);
   }
   for (const dir of new Set(files.map((f) => dirname(f.path)))) await fsyncDir(dir);
@@ -174,6 +176,7 @@ function tempPathFor(path: string): string {
 async function writeTemp(path: string, data: AtomicData, options: AtomicWriteOptions): Promise<string> {
   const temp = tempPathFor(path);
   let fh: FileHandle | undefined;
+  trackTemp(temp);
   try {
     fh = await open(temp, 'wx', options.mode ?? 0o666);
     for await (const chunk of chunksOf(data)) await writeAll(fh, toBytes(chunk));
@@ -184,8 +187,41 @@ async function writeTemp(path: string, data: AtomicData, options: AtomicWriteOpt
   } catch (err) {
     await fh?.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);
+    untrackTemp(temp);
     throw err;
   }
+}
+
+// Ctrl-C during an asynchronous write: the temp files being written are removed before the process
+// dies, so an interrupted save leaves no `*.tmp-*` beside its target (the target itself is intact:
+// the old file or the new one). The handlers are installed only while a temp file exists — the event
+// loop is turning then (the write is awaited), so they run at once; during synchronous work Node's
+// default (die at once) stays. They act alone only when nothing else listens for the signal (a
+// server with a shutdown handler keeps it): then they re-raise it, so the exit status is the signal's.
+const inFlight = new Set<string>();
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function onSignal(signal: NodeJS.Signals): void {
+  for (const temp of inFlight) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // not created yet, or already renamed
+    }
+  }
+  inFlight.clear();
+  for (const s of SIGNALS) process.off(s, onSignal);
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+function trackTemp(temp: string): void {
+  inFlight.add(temp);
+  if (inFlight.size === 1) for (const s of SIGNALS) process.on(s, onSignal);
+}
+
+function untrackTemp(temp: string): void {
+  if (!inFlight.delete(temp) || inFlight.size > 0) return;
+  for (const s of SIGNALS) process.off(s, onSignal);
 }
 
 async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {

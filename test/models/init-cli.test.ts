@@ -90,7 +90,12 @@ test('rlhf init rejects bad values with a clear message and exit code 2', async 
     [['--n-embd', '30', '--n-head', '4'], /not divisible by --n-head 4/],
     [['--n-layer', '0'], /--n-layer: Too small: expected number to be >=1/],
     [['--n-layer', '1.5'], /--n-layer: Invalid input: expected int/],
-    [['--arch', 'llama'], /--arch: Invalid option: expected one of "gpt2"\|"gpt-neo"/],
+    [['--arch', 'falcon'], /--arch: Invalid option: expected one of "gpt2"\|"gpt-neo"\|"llama"\|"mistral"\|"qwen2"/],
+    [['--arch', 'llama', '--n-kv-head', '3'], /--n-kv-head 3 does not divide --n-head 4/],
+    [['--arch', 'llama', '--window-size', '8'], /Llama has no sliding window/],
+    [['--n-kv-head', '2'], /--n-kv-head is for --arch llama, mistral or qwen2/],
+    [['--arch', 'llama', '--vocab', 'none'], /--vocab none needs --vocab-size/],
+    [['--arch', 'llama', '--vocab-size', '100'], /--vocab-size 100 is smaller than the tokenizer's 50257/],
     [['--window-size', '8'], /--window-size is for --arch gpt-neo/],
     [['--dtype', 'float8'], /--dtype: Invalid option: expected one of "float32"\|"bfloat16"/],
     [['--bogus'], /unknown option --bogus/],
@@ -108,6 +113,43 @@ test('rlhf init rejects bad values with a clear message and exit code 2', async 
   assert.match(full.err, /not empty.*--force/);
   const help = await rlhf(['init', '--help']);
   assert.equal(help.code, 0);
-  assert.match(help.out, /--window-size W +gpt-neo only/);
+  assert.match(help.out, /--window-size W +gpt-neo: how far local attention looks back/);
+  assert.match(help.out, /--preset NAME/);
   assert.match(help.out, /--n-layer N +transformer blocks \(default 4\)/);
+});
+
+test('rlhf init --arch llama|mistral|qwen2: RMSNorm, RoPE, GQA models that load; --preset smollm2-135m is the shape of SmolLM2-135M', async () => {
+  const tiny = ['--n-layer', '2', '--n-embd', '32', '--n-head', '4', '--n-kv-head', '2', '--n-positions', '64'];
+  const cases: [string, string[], Record<string, unknown>][] = [
+    ['llama', ['--vocab', 'none', '--vocab-size', '512', '--rope-theta', '500000', '--no-tie-word-embeddings'], { architectures: ['LlamaForCausalLM'], num_key_value_heads: 2, rope_theta: 500000, tie_word_embeddings: false, intermediate_size: 128, vocab_size: 512, hidden_act: 'silu' }],
+    ['mistral', ['--vocab', 'none', '--vocab-size', '512', '--window-size', '16'], { architectures: ['MistralForCausalLM'], sliding_window: 16, tie_word_embeddings: true }],
+    ['qwen2', ['--window-size', '16', '--max-window-layers', '1'], { architectures: ['Qwen2ForCausalLM'], use_sliding_window: true, sliding_window: 16, max_window_layers: 1, vocab_size: 50257 }],
+  ];
+  for (const [arch, extra, want] of cases) {
+    const dir = join(tmp.dir, arch);
+    const r = await rlhf(['init', '--arch', arch, ...tiny, ...extra, '--out', dir]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /2 k\/v heads/);
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(want)) assert.deepEqual(cfg[k], v, `${arch}: ${k}`);
+    assert.equal(existsSync(join(dir, 'tokenizer.json')), !extra.includes('none'), `${arch}: tokenizer files`);
+    const { model, config } = await loadPretrained(dir);
+    try {
+      assert.equal(config.model_type, arch);
+      const x = torch.tensor([[1, 2, 3]], { dtype: 'int64' });
+      const logits = torch.noGrad(() => model.eval().forward(x).logits);
+      assert.deepEqual(logits.shape, [1, 3, cfg['vocab_size']]);
+      logits.dispose();
+      x.dispose();
+    } finally {
+      model.dispose();
+    }
+  }
+  // the preset's shape, made small along the flags that override it
+  const dir = join(tmp.dir, 'smol');
+  const r = await rlhf(['init', '--preset', 'smollm2-135m', '--n-layer', '1', '--vocab-size', '256', '--out', dir]);
+  assert.equal(r.code, 0, r.err);
+  const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const smol = { model_type: 'llama', hidden_size: 576, num_attention_heads: 9, num_key_value_heads: 3, intermediate_size: 1536, rope_theta: 100000, rms_norm_eps: 1e-5, tie_word_embeddings: true, max_position_embeddings: 8192, num_hidden_layers: 1, vocab_size: 256, head_dim: 64 };
+  for (const [k, v] of Object.entries(smol)) assert.deepEqual(cfg[k], v, k);
 });

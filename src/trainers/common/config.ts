@@ -9,7 +9,8 @@ export const DTYPES = ['float32', 'bfloat16'] as const;
 /** Model in, model out, reproducibility, logging, checkpoints. */
 export function runFields(d: { saveEvery?: number; logEvery?: number } = {}) {
   return {
-    model: z.string().min(1).describe('model directory to start from (Hugging Face layout: config.json, model.safetensors, tokenizer)'),
+    model: z.string().min(1).describe('model to start from: a directory (Hugging Face layout: config.json, model.safetensors, tokenizer) or a Hub id (org/name), fetched into the Hugging Face cache').meta({ metavar: 'DIR|ID' }),
+    revision: z.string().min(1).optional().describe("the Hub revision of --model: a branch, tag or commit hash (default main; other model options take ID@REVISION)").meta({ metavar: 'REV' }),
     out: z.string().min(1).describe('output directory: the final model, metrics.jsonl, TensorBoard events, checkpoints/'),
     seed: z.int().min(0).default(42).describe('random seed: data order, dropout, sampling'),
     dtype: z.enum(DTYPES).default('float32').describe('float32 (exact) or bfloat16 (autocast: bf16 matmuls, fp32 master weights)'),
@@ -49,13 +50,41 @@ export function optimFields(d: { lr?: number; batchSize?: number; epochs?: numbe
   };
 }
 
+/** What the offline preference trainers (DPO, KTO, ORPO, SimPO) add: the prompt's share of --max-length, held-out evaluation. */
+export function preferenceFields() {
+  return {
+    maxPromptLength: z.int().min(1).default(128).describe('prompt tokens kept (from the end of longer prompts)'),
+    evalEvery: z.int().min(0).default(0).describe('optimizer steps between evaluations on the held-out split (0: only at the end)'),
+  };
+}
+
+/**
+ * LoRA (Hu et al. 2021; src/nn/lora.ts): train low-rank adapters on chosen layers instead of every
+ * weight — PEFT's LoraConfig, with the defaults of TRL's ModelConfig (r 16, α 32, dropout 0.05).
+ * --lora-r 0 (the default) trains every weight. Applied by applyLoraFromConfig (common/lora.ts).
+ */
+export function loraFields() {
+  return {
+    loraR: z.int().min(0).default(0).describe('LoRA rank r: train adapters B·A (r × in, out × r) on --lora-targets, the rest frozen (0: train every weight) (Hu et al. 2021)'),
+    loraAlpha: z.number().positive().default(32).describe('LoRA α: the update is scaled by α/r (α/√r with --use-rslora)'),
+    loraDropout: z.number().min(0).lt(1).default(0.05).describe("dropout on the adapters' input while training"),
+    loraTargets: z.array(z.string().min(1)).default([]).describe("layers to adapt: names matching the end of a layer's full name, or all-linear (default: PEFT's for the architecture — c_attn for GPT-2, q_proj,v_proj for GPT-Neo and Llama)"),
+    loraTargetRegex: z.string().min(1).nullable().default(null).describe("layers to adapt: a regular expression a layer's full name must match whole (PEFT's target_modules as a string), instead of --lora-targets"),
+    useRslora: z.boolean().default(false).describe('rsLoRA: scale by α/√r instead of α/r (Kalajdzievski 2023)'),
+    loraSaveMerged: z.boolean().default(false).describe('also write the merged model (W + (α/r)·B·A, a plain Hugging Face directory) to OUT/merged'),
+  };
+}
+
 export type RunOptions = z.infer<z.ZodObject<ReturnType<typeof runFields>>>;
 export type DataOptions = z.infer<z.ZodObject<ReturnType<typeof dataFields>>>;
 export type OptimOptions = z.infer<z.ZodObject<ReturnType<typeof optimFields>>>;
+export type LoraOptions = z.infer<z.ZodObject<ReturnType<typeof loraFields>>>;
+/** The LoRA fields' help section, for a trainer's help groups. */
+export const LORA_HELP_KEYS = ['loraR', 'loraAlpha', 'loraDropout', 'loraTargets', 'loraTargetRegex', 'useRslora', 'loraSaveMerged'] as const;
 
 /** Help sections every trainer shows in this order. */
 export const HELP_GROUPS = {
-  'Model and output': ['model', 'out', 'resume', 'saveEvery', 'keepCheckpoints', 'logEvery', 'seed', 'dtype', 'quiet'],
+  'Model and output': ['model', 'revision', 'out', 'resume', 'saveEvery', 'keepCheckpoints', 'logEvery', 'seed', 'dtype', 'quiet'],
   Data: ['data', 'columns', 'evalSplit', 'evalData', 'skipInvalid', 'maxLength'],
   Optimization: ['epochs', 'maxSteps', 'batchSize', 'gradAccum', 'lr', 'weightDecay', 'adamBetas', 'schedule', 'warmupSteps', 'maxGradNorm'],
 } as const;

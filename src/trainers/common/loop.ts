@@ -30,6 +30,12 @@ export interface LoopSpec {
   /** Train with the models' dropout on (SFT); off keeps them in eval mode (reward model, DPO: TRL's disable_dropout). */
   dropout: boolean;
   params: Tensor[];
+  /**
+   * Visit the training examples in their given order every epoch instead of a seeded shuffle
+   * (KTO: each batch's KL completions are fixed when the data is prepared, as TRL's sequential
+   * sampler keeps them; the trainer shuffles the examples once, seeded, beforehand).
+   */
+  sequential?: boolean;
   /** Loss and 0-d stats of one micro-batch (inside a scope, under autocast when asked). */
   loss(indices: number[]): { loss: Tensor; stats: Record<string, Tensor> };
   /** Metrics on the held-out split, prefixed "eval/" by the caller. */
@@ -46,9 +52,9 @@ export interface LoopResult {
   eval: Record<string, number>;
 }
 
-/** A seeded permutation of 0..n−1 cut into batches of batchSize (the last one may be short). */
-export function epochOrder(n: number, batchSize: number, seed: number, epoch: number): number[][] {
-  const perm = permutation(n, mulberry32((seed * 2_654_435_761 + epoch * 97 + 1) >>> 0));
+/** A seeded permutation of 0..n−1 (or 0..n−1 in order, when sequential) cut into batches of batchSize (the last one may be short). */
+export function epochOrder(n: number, batchSize: number, seed: number, epoch: number, sequential = false): number[][] {
+  const perm = sequential ? Array.from({ length: n }, (_, i) => i) : permutation(n, mulberry32((seed * 2_654_435_761 + epoch * 97 + 1) >>> 0));
   const out: number[][] = [];
   for (let i = 0; i < n; i += batchSize) out.push(perm.slice(i, i + batchSize));
   return out;
@@ -81,7 +87,7 @@ export async function runLoop(spec: LoopSpec): Promise<LoopResult> {
       const epoch = Math.floor(g / batchesPerEpoch);
       if (!orders.has(epoch)) {
         orders.clear();
-        orders.set(epoch, epochOrder(spec.trainSize, cfg.batchSize, cfg.seed, epoch));
+        orders.set(epoch, epochOrder(spec.trainSize, cfg.batchSize, cfg.seed, epoch, spec.sequential ?? false));
       }
       return (orders.get(epoch) as number[][])[g % batchesPerEpoch] as number[];
     };

@@ -1,7 +1,7 @@
 // What every trainer does the same way — and only that: the output directory, the optimizer and
 // its schedule, one optimizer step (clip, step, schedule, zero), bf16 autocast, the final save.
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Tensor } from '../../torch/tensor.js';
 import { autocast } from '../../torch/index.js';
@@ -13,6 +13,7 @@ import type { ScalarHeadModel } from '../../models/heads.js';
 import { savePretrained } from '../../models/checkpoint.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { atomicWriteJson } from '../../util/atomic.js';
+import { makeDirs } from '../../util/dirs.js';
 import type { OptimOptions } from './config.js';
 import { listCheckpoints } from './checkpoint.js';
 import { trainEvalSplit } from '../../data/index.js';
@@ -32,7 +33,7 @@ export async function prepareOutDir(out: string, resume: boolean): Promise<strin
   if (!resume && ckpts.length) {
     throw new TrainerError(`${out} already holds checkpoints of an earlier run (${ckpts[ckpts.length - 1]}); pass --resume to continue it, or choose another --out.`);
   }
-  await mkdir(dir, { recursive: true });
+  makeDirs(dir, '--out'); // a real reason when it cannot be made (read-only, /proc, permissions)
   if (!resume || !ckpts.length) {
     await rm(join(dir, 'metrics.jsonl'), { force: true });
   }

@@ -1,7 +1,7 @@
 // Direct Preference Optimization (Rafailov et al. 2023) and two of its variants, with TRL's
 // DPOConfig names: sigmoid DPO, IPO (Azar et al. 2023), conservative DPO (label smoothing).
 import { z } from 'zod';
-import { dataFields, optimFields, runFields } from '../common/config.js';
+import { dataFields, LORA_HELP_KEYS, loraFields, optimFields, preferenceFields, runFields } from '../common/config.js';
 
 export const dpoConfig = z.object({
   ...runFields(),
@@ -12,8 +12,8 @@ export const dpoConfig = z.object({
   beta: z.number().positive().default(0.1).describe('β: strength of the implicit KL constraint (Rafailov et al. 2023 eq. 7); τ for IPO'),
   lossType: z.enum(['sigmoid', 'ipo']).default('sigmoid').describe('sigmoid: DPO (eq. 7); ipo: IPO (Azar et al. 2023 eq. 17), on length-averaged log-probs as TRL'),
   labelSmoothing: z.number().min(0).max(0.5).default(0).describe('ε > 0 with sigmoid: conservative DPO, −(1−ε)·log σ(βh) − ε·log σ(−βh) (Mitchell 2023)'),
-  maxPromptLength: z.int().min(1).default(128).describe('prompt tokens kept (from the end of longer prompts)'),
-  evalEvery: z.int().min(0).default(0).describe('optimizer steps between evaluations on the held-out split (0: only at the end)'),
+  ...preferenceFields(),
+  ...loraFields(),
 });
 
 export type DPOConfig = z.infer<typeof dpoConfig>;
@@ -24,4 +24,5 @@ export const DPO_HELP_GROUPS = {
   Data: ['data', 'columns', 'evalSplit', 'skipInvalid', 'maxLength', 'maxPromptLength'],
   DPO: ['beta', 'lossType', 'labelSmoothing'],
   Optimization: ['epochs', 'maxSteps', 'batchSize', 'gradAccum', 'lr', 'weightDecay', 'adamBetas', 'schedule', 'warmupSteps', 'maxGradNorm'],
+  LoRA: LORA_HELP_KEYS,
 } as const;

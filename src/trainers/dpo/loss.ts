@@ -8,29 +8,16 @@
 // reward_r), logps/chosen and logps/rejected = mean policy log-probs.
 import * as torch from '../../torch/index.js';
 import type { Tensor } from '../../torch/index.js';
-import type { LossOutput, Stats } from '../common/masked.js';
+import type { LossOutput } from '../common/masked.js';
+import { preferenceStats, type PreferenceStatName } from '../common/preference-stats.js';
 
-export type DPOStatName = 'rewards/chosen' | 'rewards/rejected' | 'rewards/accuracies' | 'rewards/margins' | 'logps/chosen' | 'logps/rejected';
+export type DPOStatName = PreferenceStatName;
 
 /** The implicit rewards β·log(π/π_ref) of chosen and rejected (B), and h = their difference / β. */
 function implicitRewards(policyChosen: Tensor, policyRejected: Tensor, refChosen: Tensor | null, refRejected: Tensor | null) {
   const chosen = refChosen ? policyChosen.sub(refChosen) : policyChosen; // log π/π_ref (y_c), (B)
   const rejected = refRejected ? policyRejected.sub(refRejected) : policyRejected; // (B)
   return { chosen, rejected, h: chosen.sub(rejected) };
-}
-
-function preferenceStats(beta: number, chosen: Tensor, rejected: Tensor, policyChosen: Tensor, policyRejected: Tensor): Stats<DPOStatName> {
-  return torch.noGrad(() => {
-    const rc = chosen.detach().mul(beta), rr = rejected.detach().mul(beta); // (B)
-    return {
-      'rewards/chosen': rc.mean(),
-      'rewards/rejected': rr.mean(),
-      'rewards/accuracies': rc.gt(rr).to(rc.dtype).mean(),
-      'rewards/margins': rc.sub(rr).mean(),
-      'logps/chosen': policyChosen.detach().mean(),
-      'logps/rejected': policyRejected.detach().mean(),
-    };
-  });
 }
 
 /**

@@ -7,14 +7,17 @@
 //   4. train on the DPO / IPO / conservative-DPO loss (loss.ts) over the policy's log-ratios
 //   5. evaluate implicit-reward accuracy and margins on the held-out split; save the policy
 import type { Tensor } from '../../torch/tensor.js';
-import { manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
+import { manualSeed, tensor } from '../../torch/index.js';
 import type { CausalLM } from '../../models/types.js';
-import { copyModel, loadPretrained } from '../../models/index.js';
+import { loadPretrained } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
-import { PREFERENCE_FORMATS, collatePreference, readDataset, tokenizePreference, type PreferenceExample } from '../../data/index.js';
-import { prepareOutDir, saveFinalModel, trainAndHeldOut, TrainerError, maybeAutocast } from '../common/setup.js';
+import type { PreferenceExample } from '../../data/index.js';
+import { prepareOutDir, TrainerError } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
-import { labelledSequenceLogprobs } from '../common/logprobs.js';
+import { adapterDisabledReference, applyLoraFromConfig, saveTrainedModel, trainableParameters } from '../common/lora.js';
+import type { LoraModel } from '../../nn/lora.js';
+import { evaluateInBatches, frozenLogprobs, loadReference, pairLogprobs, pairRows, preferenceSplit } from '../common/preference.js';
+import { averageLogps } from '../common/sequence-logps.js';
 import type { TrainerHooks } from '../sft/train.js';
 import { dpoConservativeLoss, dpoSigmoidLoss, ipoLoss } from './loss.js';
 import { dpoConfig, type DPOConfig, type DPOConfigInput } from './config.js';
@@ -22,21 +25,18 @@ import { dpoConfig, type DPOConfig, type DPOConfigInput } from './config.js';
 /** A tokenised pair: prompt, chosen and rejected ids. */
 type Pair = PreferenceExample;
 
+/** Reference log-probs of each pair's chosen and rejected response (sums, or per-token means for IPO). */
+interface RefLogps {
+  chosen: number[];
+  rejected: number[];
+}
+
 export interface DPOResult {
   model: CausalLM;
   tokenizer: Tokenizer;
   history: Record<string, number>[];
   eval: Record<string, number>;
   config: DPOConfig;
-}
-
-/** Log-probs of chosen and rejected responses, (B) each: sums, or per-token means (IPO). */
-function pairLogps(model: CausalLM, pairs: readonly Pair[], pad: number, average: boolean): { chosen: Tensor; rejected: Tensor } {
-  const b = collatePreference(pairs, pad); // (2B, T): prompt + chosen rows, then prompt + rejected, labels on the responses
-  const { sum, count } = labelledSequenceLogprobs(model, b.inputIds, b.attentionMask, b.labels); // (2B)
-  const lp = average ? sum.div(count.clamp(1)) : sum;
-  const B = pairs.length;
-  return { chosen: lp.narrow(0, 0, B), rejected: lp.narrow(0, B, B) };
 }
 
 export async function dpo(input: DPOConfigInput, hooks: TrainerHooks = {}): Promise<DPOResult> {
@@ -49,82 +49,64 @@ export async function dpo(input: DPOConfigInput, hooks: TrainerHooks = {}): Prom
 
   // 1. policy (and, below, the reference)
   const { model, tokenizer } = await loadPretrained(cfg.model);
+  let lora: LoraModel | null = null;
   try {
     if (!tokenizer) throw new TrainerError(`${cfg.model} has no tokenizer files; DPO needs one to read text.`);
     model.eval();
+    lora = applyLoraFromConfig(model, cfg, say);
     const pad = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
     const maxLength = Math.min(cfg.maxLength, model.config.n_positions);
 
     // 2. pairs
-    const load = (file: string): Pair[] => {
-      const ds = readDataset(file, { columns: cfg.columns, skipInvalid: cfg.skipInvalid, expectFormat: PREFERENCE_FORMATS });
-      if (ds.skipped > 0) say(`skipped ${ds.skipped} malformed rows of ${file}`);
-      return tokenizePreference(ds.rows, tokenizer, { maxLength, maxPromptLength: Math.min(cfg.maxPromptLength, maxLength - 1) });
-    };
-    const { train, eval: held } = trainAndHeldOut(load(cfg.data), cfg.evalData ? load(cfg.evalData) : null, cfg.evalSplit, cfg.seed);
+    const { train, eval: held } = preferenceSplit(cfg, tokenizer, { ...cfg, maxLength }, say);
     if (train.length === 0) throw new TrainerError(`${cfg.data} gave no training pairs after the eval split.`);
     say(`dpo: ${train.length} training pairs, ${held.length} held out`);
     const average = cfg.lossType === 'ipo';
 
     // 3. reference log-probs, once
-    const refOf = new Map<Pair, { chosen: number; rejected: number }>();
+    let refTrain: RefLogps | null = null;
+    let refHeld: RefLogps | null = null;
     if (!cfg.referenceFree) {
-      const ref = cfg.refModel ? (await loadPretrained(cfg.refModel, { tokenizer: false })).model : copyModel(model);
+      // with LoRA (and no --ref-model) the reference is the policy with its adapters off: no copy
+      const ref = lora && !cfg.refModel ? adapterDisabledReference(model, lora) : await loadReference(cfg.refModel, model);
       try {
-        ref.eval();
-        const everything = [...train, ...held];
-        for (let i = 0; i < everything.length; i += cfg.batchSize) {
-          const chunk = everything.slice(i, i + cfg.batchSize);
-          const [c, r] = noGrad(() => tidy(() => maybeAutocast(cfg.dtype, () => {
-            const lp = pairLogps(ref, chunk, pad, average);
-            return [lp.chosen.float().toFlatArray(), lp.rejected.float().toFlatArray()];
-          })));
-          chunk.forEach((p, j) => refOf.set(p, { chosen: c?.[j] as number, rejected: r?.[j] as number }));
-        }
+        const of = (pairs: Pair[]): RefLogps => {
+          const lp = frozenLogprobs(ref, pairRows(pairs), { batchSize: 2 * cfg.batchSize, dtype: cfg.dtype, pad }); // 2n rows: chosen, then rejected
+          const v = lp.sum.map((s, i) => (average ? s / Math.max(1, lp.count[i] as number) : s));
+          return { chosen: v.slice(0, pairs.length), rejected: v.slice(pairs.length) };
+        };
+        refTrain = of(train);
+        refHeld = of(held);
       } finally {
         ref.dispose();
       }
     }
 
-    // 4. the loss on a batch of pairs
-    const lossOf = (batch: readonly Pair[]): { loss: Tensor; stats: Record<string, Tensor> } => {
-      const pi = pairLogps(model, batch, pad, average);
-      const refC = cfg.referenceFree ? null : tensor(batch.map((p) => (refOf.get(p) as { chosen: number }).chosen));
-      const refR = cfg.referenceFree ? null : tensor(batch.map((p) => (refOf.get(p) as { rejected: number }).rejected));
-      const piC = pi.chosen.float();
-      const piR = pi.rejected.float();
-      const r =
-        cfg.lossType === 'ipo' ? ipoLoss(piC, piR, refC, refR, cfg.beta)
+    // 4. the loss on a batch of pairs (indices into one split)
+    const lossOf = (pairs: readonly Pair[], ref: RefLogps | null, idx: readonly number[]): { loss: Tensor; stats: Record<string, Tensor> } => {
+      const pi = pairLogprobs(model, idx.map((i) => pairs[i] as Pair), pad);
+      const piC = (average ? averageLogps(pi.chosen) : pi.chosen.sum).float(); // (B)
+      const piR = (average ? averageLogps(pi.rejected) : pi.rejected.sum).float(); // (B)
+      const refC = ref ? tensor(idx.map((i) => ref.chosen[i] as number)) : null; // (B)
+      const refR = ref ? tensor(idx.map((i) => ref.rejected[i] as number)) : null; // (B)
+      return cfg.lossType === 'ipo' ? ipoLoss(piC, piR, refC, refR, cfg.beta)
         : cfg.labelSmoothing > 0 ? dpoConservativeLoss(piC, piR, refC, refR, cfg.beta, cfg.labelSmoothing)
         : dpoSigmoidLoss(piC, piR, refC, refR, cfg.beta);
-      return { loss: r.loss, stats: { ...r.stats, 'logps/chosen': piC.detach().mean(), 'logps/rejected': piR.detach().mean() } };
-    };
-    const evaluate = (): Record<string, number> => {
-      const sums: Record<string, number> = {};
-      let n = 0;
-      for (let i = 0; i < held.length; i += cfg.batchSize) {
-        const chunk = held.slice(i, i + cfg.batchSize);
-        const stats = noGrad(() => tidy(() => {
-          const r = maybeAutocast(cfg.dtype, () => lossOf(chunk));
-          return Object.fromEntries([['loss', r.loss.item()], ...Object.entries(r.stats).map(([k, t]) => [k, t.item()])]) as Record<string, number>;
-        }));
-        for (const [k, v] of Object.entries(stats)) sums[k] = (sums[k] ?? 0) + v * chunk.length;
-        n += chunk.length;
-      }
-      return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, n)]));
     };
 
     const loop = await runLoop({
-      cfg, out, label: 'dpo', trainSize: train.length, models: { model }, params: model.parameters(), dropout: false,
+      cfg, out, label: 'dpo', trainSize: train.length, models: lora ? { adapter: lora } : { model }, params: trainableParameters(model, lora), dropout: false,
       progressStream: hooks.progressStream,
-      loss: (rows) => lossOf(rows.map((i) => train[i] as Pair)),
-      evaluate: held.length ? evaluate : undefined,
+      loss: (idx) => lossOf(train, refTrain, idx),
+      // 5. implicit-reward accuracy and margins on the held-out pairs (at --eval-every and at the end)
+      evaluate: held.length ? () => evaluateInBatches(held.length, cfg.batchSize, cfg.dtype, (idx) => lossOf(held, refHeld, idx)) : undefined,
     });
 
-    // 5. save
-    await saveFinalModel(model, out, tokenizer, cfg);
+    // 5. save the policy
+    await saveTrainedModel(model, lora, out, tokenizer, cfg);
     return { model, tokenizer, history: loop.history, eval: loop.eval, config: cfg };
   } catch (err) {
+    lora?.dispose();
     model.dispose();
     throw err;
   }

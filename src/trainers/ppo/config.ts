@@ -1,26 +1,19 @@
 // PPO for language models (Ziegler et al. 2019; Stiennon et al. 2020; Ouyang et al. 2022), with the
 // defaults and names of TRL's PPOConfig where they exist. Each field says where it comes from.
 import { z } from 'zod';
-import { optimFields, runFields } from '../common/config.js';
+import { LORA_HELP_KEYS, loraFields, optimFields, runFields } from '../common/config.js';
+import { promptFields, rewardFields, rolloutFields } from '../common/online-config.js';
 
 export const ppoConfig = z.object({
   ...runFields({ saveEvery: 20, logEvery: 1 }),
   ...optimFields({ lr: 1e-5, batchSize: 16, epochs: 1, schedule: 'linear' }),
-  rewardModel: z.string().min(1).nullable().default(null).describe('reward-model directory (ScalarHeadModel / *ForSequenceClassification); the value model starts from it'),
-  rewardFn: z.string().min(1).nullable().default(null).describe('a TypeScript/JavaScript module whose default export (or `reward`) maps (prompts, responses) to numbers, sync or async'),
-  valueModel: z.string().min(1).nullable().default(null).describe('value-model directory (default: a copy of the reward model, or of the policy body with a new head when --reward-fn is used)'),
-  prompts: z.string().min(1).describe('prompts file: .txt (one per line) or .jsonl/.json/.csv/.tsv with a prompt/query/text column'),
-  columns: z.record(z.string(), z.string()).default({}).describe("rename columns of the prompts file: NEW=OLD, e.g. 'prompt=sentence'"),
-  skipInvalid: z.boolean().default(false).describe('skip malformed prompt rows instead of stopping'),
-  maxPromptLength: z.int().min(1).default(64).describe('prompt tokens kept (the end of longer prompts)'),
+  ...loraFields(),
+  ...rewardFields(),
+  valueModel: z.string().min(1).nullable().default(null).describe('value-model directory (default: a copy of the reward model, or of the policy body with a new head when only --reward-fn is used)'),
+  ...promptFields({ maxPromptLength: 64 }),
   // Rollouts (DESIGN step 1)
   maxNewTokens: z.int().min(1).default(32).describe('most response tokens per prompt (TRL response_length)'),
-  temperature: z.number().positive().default(0.7).describe('sampling temperature T; log-probs are recomputed with logits/T (TRL temperature)'),
-  topK: z.int().min(1).nullable().default(null).describe('top-k sampling: changes the behaviour policy, so it needs --allow-sampling-mismatch'),
-  topP: z.number().gt(0).max(1).nullable().default(null).describe('nucleus sampling: changes the behaviour policy, so it needs --allow-sampling-mismatch'),
-  allowSamplingMismatch: z.boolean().default(false).describe('allow top-k/top-p: rollouts then come from a policy other than the one optimised'),
-  rolloutDtype: z.enum(['float32', 'bfloat16']).default('float32').describe('dtype of the rollout copy of the weights (bf16: faster sampling; log-probs are recomputed in --dtype)'),
-  missingEosPenalty: z.number().min(0).nullable().default(null).describe('subtracted from the score of a response that ended without EOS (TRL missing_eos_penalty; null: none)'),
+  ...rolloutFields({ temperature: 0.7, temperatureHelp: 'sampling temperature T; log-probs are recomputed with logits/T (TRL temperature)' }),
   // KL-penalised reward (DESIGN step 4)
   klCoef: z.number().min(0).default(0.05).describe('β of the per-token KL penalty −β·KL(π‖π_ref) (TRL kl_coef; Ziegler et al. 2019 eq. 2)'),
   klEstimator: z.enum(['k1', 'k3']).default('k1').describe('KL estimator per token: k1 = log π − log π_ref, k3 = (r − 1) − log r (Schulman 2020)'),
@@ -36,7 +29,6 @@ export const ppoConfig = z.object({
   clipRange: z.number().positive().default(0.2).describe('ε of the clipped surrogate objective (Schulman et al. 2017 eq. 7; TRL cliprange)'),
   clipRangeValue: z.number().positive().default(0.2).describe('ε_v of the clipped value loss (TRL cliprange_value)'),
   vfCoef: z.number().min(0).default(0.1).describe('c_v: total loss = policy loss + c_v · value loss (TRL vf_coef)'),
-  sampleEvery: z.int().min(0).default(10).describe('iterations between printed sample responses (0: never)'),
 });
 
 export type PPOConfig = z.infer<typeof ppoConfig>;
@@ -44,10 +36,11 @@ export type PPOConfig = z.infer<typeof ppoConfig>;
 export type PPOConfigInput = z.input<typeof ppoConfig>;
 
 export const PPO_HELP_GROUPS = {
-  'Model and output': ['model', 'rewardModel', 'rewardFn', 'valueModel', 'out', 'resume', 'saveEvery', 'keepCheckpoints', 'logEvery', 'sampleEvery', 'seed', 'dtype', 'quiet'],
+  'Model and output': ['model', 'rewardModel', 'rewardFn', 'rewardWeights', 'valueModel', 'out', 'resume', 'saveEvery', 'keepCheckpoints', 'logEvery', 'sampleEvery', 'seed', 'dtype', 'quiet'],
   Prompts: ['prompts', 'columns', 'skipInvalid', 'maxPromptLength'],
   Rollouts: ['maxNewTokens', 'temperature', 'topK', 'topP', 'allowSamplingMismatch', 'rolloutDtype', 'missingEosPenalty'],
   'KL penalty': ['klCoef', 'klEstimator', 'adaptiveKl', 'klTarget', 'klHorizon'],
   'PPO': ['ppoEpochs', 'numMiniBatches', 'gradAccum', 'clipRange', 'clipRangeValue', 'vfCoef', 'gamma', 'lam', 'whitenRewards'],
   Optimization: ['epochs', 'maxSteps', 'batchSize', 'lr', 'weightDecay', 'adamBetas', 'schedule', 'warmupSteps', 'maxGradNorm'],
+  LoRA: LORA_HELP_KEYS,
 } as const;

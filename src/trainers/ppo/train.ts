@@ -11,33 +11,30 @@
 //   6. K epochs of shuffled minibatches: clipped policy loss + c_v · clipped value loss
 // and then log, checkpoint, repeat.
 import type { Tensor } from '../../torch/tensor.js';
-import { cat, disposeAll, manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
+import { disposeAll, manualSeed, tensor, tidy } from '../../torch/index.js';
 import type { CausalLM } from '../../models/types.js';
 import { ScalarHeadModel } from '../../models/heads.js';
-import { copyModel, loadPretrained, loadScalarModel } from '../../models/index.js';
+import { copyModel, loadScalarModel } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
-import { generate } from '../../generation/generate.js';
-import { mulberry32, padLeft, permutation, readPrompts } from '../../data/index.js';
-import { checkedRewardFn, loadRewardFn, type RewardFn } from '../common/reward-fn.js';
+import { mulberry32, permutation } from '../../data/index.js';
+import type { RewardFn } from '../common/reward-fn.js';
+import { createScorer, rewardSourceStats } from '../common/rewards.js';
+import { checkSampling, disposeRollout, inChunks, loadPolicy, loadPrompts, promptBatches, rollout as sampleAndScore, rolloutSeed } from '../common/rollout.js';
 import { loadLatestCheckpoint, saveCheckpoint, type CheckpointParts } from '../common/checkpoint.js';
 import { createOptimizer, maybeAutocast, optimizerStep, prepareOutDir, saveFinalModel, totalOptimizerSteps, TrainerError } from '../common/setup.js';
 import { responseLogprobs } from '../common/logprobs.js';
+import { adapterDisabledReference, applyLoraFromConfig, saveTrainedModel, trainableParameters } from '../common/lora.js';
+import type { LoraModel } from '../../nn/lora.js';
 import { maskedMean, readStats } from '../common/masked.js';
 import { MetricsLogger } from '../common/metrics-log.js';
 import { Progress } from '../../cli/progress.js';
-import { scoreTexts } from '../reward/score.js';
 import { type KLControllerState, AdaptiveKLController, FixedKLController, explainedVariance, gae, klPenaltyRewards, ppoPolicyLoss, ppoValueLoss, whiten } from './loss.js';
 import { ppoConfig, type PPOConfig, type PPOConfigInput } from './config.js';
 
-/**
- * Rows per no-grad forward when recomputing the rollout's log-probs and values (step 3), as TRL's
- * local_rollout_forward_batch_size: big batches are faster than the training micro-batches, and the
- * first minibatch's ratio is still 1 to float32 rounding (the tests hold it to 1e-6).
- */
-const ROLLOUT_CHUNK = 64;
+export { rolloutSeed };
 
 export interface PPOOptions {
-  /** A reward function given in code (instead of --reward-model / --reward-fn). */
+  /** A reward function given in code; it joins --reward-model and --reward-fn (weighted last by --reward-weights). */
   rewardFn?: RewardFn;
   /** Progress and sample lines go here (the CLI passes stderr/stdout); default: nowhere. */
   onLog?: (line: string) => void;
@@ -60,28 +57,12 @@ export interface PPOResult {
   dispose(): void;
 }
 
-/** The seed of iteration `it`'s rollout: different every iteration, the same on a resumed run. */
-export function rolloutSeed(seed: number, it: number): number {
-  return (seed * 1_000_003 + (it + 1) * 7_919) % 2_147_483_647;
-}
-
-/** Rows of each prompt batch of an epoch: a seeded permutation cut into batches (the last partial one dropped). */
-function epochBatches(n: number, batchSize: number, seed: number, epoch: number): number[][] {
-  const perm = permutation(n, mulberry32(seed * 7_777 + epoch));
-  const out: number[][] = [];
-  for (let i = 0; i + batchSize <= n; i += batchSize) out.push(perm.slice(i, i + batchSize));
-  return out;
-}
-
 export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise<PPOResult> {
   const cfg = ppoConfig.parse(input);
   const say = opts.onLog ?? ((): void => {});
-  const rewardSources = [cfg.rewardModel, cfg.rewardFn, opts.rewardFn].filter((x) => x !== null && x !== undefined).length;
-  if (rewardSources === 0) throw new TrainerError('PPO needs a reward: --reward-model DIR (a trained reward model) or --reward-fn FILE.ts (a function of prompts and responses).');
-  if (rewardSources > 1) throw new TrainerError('give one reward: --reward-model or --reward-fn, not both.');
-  if ((cfg.topK !== null || cfg.topP !== null) && !cfg.allowSamplingMismatch) {
-    throw new TrainerError('--top-k/--top-p sample from a different distribution than the policy PPO optimises (its log-probs are of softmax(logits/T)); drop them, or pass --allow-sampling-mismatch to accept the bias.');
-  }
+  const rewardFns = [...(cfg.rewardFn ?? []), ...(opts.rewardFn ? [opts.rewardFn] : [])];
+  if (!cfg.rewardModel && rewardFns.length === 0) throw new TrainerError('PPO needs a reward: --reward-model DIR (a trained reward model) or --reward-fn FILE.ts (a function of prompts and responses).');
+  checkSampling(cfg, 'PPO');
   const B = cfg.batchSize;
   if (B % (cfg.numMiniBatches * cfg.gradAccum) !== 0) {
     throw new TrainerError(`--batch-size ${B} must be divisible by --num-mini-batches × --grad-accum (${cfg.numMiniBatches} × ${cfg.gradAccum}).`);
@@ -91,60 +72,39 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
   const out = await prepareOutDir(cfg.out, cfg.resume);
   manualSeed(cfg.seed);
 
-  // 0. models: policy, frozen reference, reward (model or function), value — dropout off in all
+  // 0. models: policy, frozen reference, reward (model and/or functions), value — dropout off in all
   const owned: { dispose(): void }[] = [];
-  const { model: policy, tokenizer: tok } = await loadPretrained(cfg.model);
-  owned.push(policy);
+  // with LoRA the reference is the policy with its adapters off (no copy of the weights)
+  const { policy, ref: refCopy, tokenizer, eos, pad } = await loadPolicy(cfg.model, cfg.loraR === 0, 'PPO', cfg.revision);
+  owned.push(policy, ...(refCopy ? [refCopy] : []));
   try {
-    if (!tok) throw new TrainerError(`${cfg.model} has no tokenizer files; PPO needs them to decode responses (save the SFT model with its tokenizer).`);
-    const tokenizer = tok;
-    const ref = copyModel(policy);
-    owned.push(ref);
-    ref.requiresGrad_(false);
-    let rewardModel: ScalarHeadModel | null = null;
-    let rewardTokenizer: Tokenizer = tokenizer;
-    if (cfg.rewardModel) {
-      const r = await loadScalarModel(cfg.rewardModel);
-      rewardModel = r.model;
-      owned.push(rewardModel);
-      rewardModel.requiresGrad_(false);
-      rewardTokenizer = r.tokenizer ?? tokenizer;
-    }
-    const rewardFn = opts.rewardFn ? checkedRewardFn(opts.rewardFn, 'rewardFn') : cfg.rewardFn ? await loadRewardFn(cfg.rewardFn) : null;
+    const lora = applyLoraFromConfig(policy, cfg, say);
+    if (lora) owned.push(lora);
+    const ref = refCopy ?? adapterDisabledReference(policy, lora as LoraModel);
+    const scorer = await createScorer({ rewardModel: cfg.rewardModel, rewardFn: rewardFns, rewardWeights: cfg.rewardWeights, tokenizer });
+    owned.push(scorer);
     let valueModel: ScalarHeadModel;
     if (cfg.valueModel) valueModel = (await loadScalarModel(cfg.valueModel)).model;
-    else if (rewardModel) valueModel = copyModel(rewardModel);
+    else if (scorer.rewardModel) valueModel = copyModel(scorer.rewardModel);
     else valueModel = ScalarHeadModel.fromCausalLM(copyModel(policy) as CausalLM & { transformer: ScalarHeadModel['transformer'] });
     owned.push(valueModel);
     valueModel.requiresGrad_(true);
     if (valueModel.config.vocab_size !== policy.config.vocab_size) {
       throw new TrainerError(`the value model's vocabulary (${valueModel.config.vocab_size}) differs from the policy's (${policy.config.vocab_size}); it reads the policy's tokens, so pass --value-model DIR with the policy's tokenizer.`);
     }
-    for (const m of [policy, ref, valueModel, rewardModel]) m?.eval();
+    valueModel.eval();
 
     // Prompts, tokenised once; a prompt keeps its last maxPromptLength tokens.
-    const prompts = readPrompts(cfg.prompts, { columns: cfg.columns, skipInvalid: cfg.skipInvalid, tokenizer });
-    if (prompts.length < B) throw new TrainerError(`${cfg.prompts} has ${prompts.length} prompts; PPO needs at least --batch-size (${B}).`);
-    const start = tokenizer.bosTokenId ?? tokenizer.eosTokenId ?? 0;
-    const promptIds = prompts.map((p) => {
-      const ids = tokenizer.encode(p);
-      return ids.length === 0 ? [start] : ids.slice(Math.max(0, ids.length - cfg.maxPromptLength));
-    });
-    const longest = Math.max(...promptIds.map((p) => p.length));
-    if (longest + cfg.maxNewTokens > policy.config.n_positions) {
-      throw new TrainerError(`prompts of up to ${longest} tokens + --max-new-tokens ${cfg.maxNewTokens} exceed the model's ${policy.config.n_positions} positions; lower --max-prompt-length or --max-new-tokens.`);
-    }
-    const eos = tokenizer.eosTokenId ?? policy.config.eos_token_id;
-    const pad = tokenizer.padTokenId ?? eos;
+    const prompts = loadPrompts(cfg, tokenizer, { batchSize: B, maxNewTokens: cfg.maxNewTokens, nPositions: policy.config.n_positions, trainer: 'PPO', lengthFlag: '--max-new-tokens' });
 
     // Optimizer over policy and value parameters together (as TRL's PolicyAndValueWrapper).
-    const itersPerEpoch = Math.floor(prompts.length / B);
+    const itersPerEpoch = Math.floor(prompts.texts.length / B);
     const totalIters = totalOptimizerSteps(itersPerEpoch, cfg);
-    const params = [...new Set([...policy.parameters(), ...valueModel.parameters()])];
+    const params = [...new Set([...trainableParameters(policy, lora), ...valueModel.parameters()])];
     const { optimizer, scheduler } = createOptimizer(params, cfg, totalIters * cfg.ppoEpochs * cfg.numMiniBatches);
     owned.push(optimizer);
     const klCtl = cfg.adaptiveKl ? new AdaptiveKLController(cfg.klCoef, cfg.klTarget, cfg.klHorizon) : new FixedKLController(cfg.klCoef);
-    const parts: CheckpointParts = { models: { policy, value: valueModel }, optimizers: { main: optimizer }, schedules: { main: scheduler } };
+    const parts: CheckpointParts = { models: { ...(lora ? { adapter: lora } : { policy }), value: valueModel }, optimizers: { main: optimizer }, schedules: { main: scheduler } };
 
     let first = 0;
     const logger = new MetricsLogger(out);
@@ -162,72 +122,25 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
 
     for (let it = first; it < totalIters; it++) {
       const epoch = Math.floor(it / itersPerEpoch);
-      const rows = epochBatches(prompts.length, B, cfg.seed, epoch)[it % itersPerEpoch] as number[];
-      const queries = rows.map((i) => promptIds[i] as number[]);
-      const promptTexts = rows.map((i) => prompts[i] as string);
+      const rows = promptBatches(prompts.texts.length, B, cfg.seed, epoch)[it % itersPerEpoch] as number[];
 
-      // 1. roll out
-      const tGen = performance.now();
-      const q = padLeft(queries, pad); // (B, P)
-      const P = q.inputIds.size(1);
-      let gen;
-      try {
-        gen = generate(policy, q, {
-          maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, topK: cfg.topK, topP: cfg.topP,
-          eosTokenId: eos, padTokenId: pad, seed: rolloutSeed(cfg.seed, it), dtype: cfg.rolloutDtype,
-        });
-      } finally {
-        q.inputIds.dispose();
-        q.attentionMask.dispose();
-      }
-      gen.sequences.dispose();
-      gen.responseMask.dispose();
-      const responses = gen.responseIds; // up to and including EOS
-      const endedWithEos = gen.finishReason.map((r) => r === 'eos');
-      const R = Math.max(1, ...responses.map((r) => r.length));
-      const responseTexts = responses.map((r) => tokenizer.decode(r, { skipSpecialTokens: true }));
-
-      // 2. score prompt + response (the text, re-tokenised by the reward model's tokenizer, no EOS)
-      const tScore = performance.now();
-      const scores = rewardModel ? scoreTexts(rewardModel, rewardTokenizer, promptTexts, responseTexts) : await (rewardFn as RewardFn)(promptTexts, responseTexts);
-      const rawScores = [...scores];
-      if (cfg.missingEosPenalty !== null) for (let b = 0; b < B; b++) if (!endedWithEos[b]) scores[b] = (scores[b] as number) - cfg.missingEosPenalty;
+      // 1.–3. roll out, score, recompute policy and reference log-probs (src/trainers/common/rollout.ts)
+      const ro = await sampleAndScore({ policy, ref, tokenizer, scorer }, { texts: rows.map((i) => prompts.texts[i] as string), ids: rows.map((i) => prompts.ids[i] as number[]) }, {
+        samplesPerPrompt: 1, maxNewTokens: cfg.maxNewTokens, temperature: cfg.temperature, topK: cfg.topK, topP: cfg.topP,
+        rolloutDtype: cfg.rolloutDtype, dtype: cfg.dtype, missingEosPenalty: cfg.missingEosPenalty, eos, pad, seed: rolloutSeed(cfg.seed, it), policyLogprobs: true,
+      });
+      const { P, R, responses, endedWithEos, promptTexts, responseTexts } = ro;
+      const scores = Array.from(ro.scores);
+      const rawScores = Array.from(ro.rawScores);
 
       // 3.–5. under one scope: everything the epochs need is kept, the rest freed
       const tTrainStart = performance.now();
-      const rollout = tidy(() => {
-        const seqRows = rows.map((_, b) => {
-          const qRow = (queries[b] as number[]);
-          const r = responses[b] as number[];
-          return [...new Array<number>(P - qRow.length).fill(pad), ...qRow, ...r, ...new Array<number>(R - r.length).fill(pad)];
-        });
-        const maskRows = rows.map((_, b) => {
-          const n = (queries[b] as number[]).length;
-          const r = (responses[b] as number[]).length;
-          return [...new Array<number>(P - n).fill(0), ...new Array<number>(n).fill(1), ...new Array<number>(r).fill(1), ...new Array<number>(R - r).fill(0)];
-        });
-        const seq = tensor(seqRows, { dtype: 'int64' }); // (B, P+R)
-        const mask = tensor(maskRows, { dtype: 'int64' }); // (B, P+R)
-        const targets = seq.narrow(1, P, R).contiguous(); // (B, R)
-        const respMask = mask.narrow(1, P, R).float().contiguous(); // (B, R) 1 up to and including EOS
-        // 3. log-probs of the sampled tokens under policy and reference (logits / T), and values
-        const lp: Tensor[] = [];
-        const refLp: Tensor[] = [];
-        const vals: Tensor[] = [];
-        noGrad(() =>
-          maybeAutocast(cfg.dtype, () => {
-            for (let s = 0; s < B; s += ROLLOUT_CHUNK) {
-              const n = Math.min(ROLLOUT_CHUNK, B - s);
-              const [sq, mk, tg] = [seq.narrow(0, s, n), mask.narrow(0, s, n), targets.narrow(0, s, n)];
-              lp.push(responseLogprobs(policy, sq, mk, tg, P, { temperature: cfg.temperature }).logprobs);
-              refLp.push(responseLogprobs(ref, sq, mk, tg, P, { temperature: cfg.temperature }).logprobs);
-              vals.push(valueModel.forward(sq, { attentionMask: mk }).values.narrow(1, P - 1, R).float()); // (b, R) V(s_t) before token t
-            }
-          }),
-        );
-        const logprobs = cat(lp, 0); // (B, R)
-        const refLogprobs = cat(refLp, 0); // (B, R)
-        const values = cat(vals, 0).mul(respMask); // (B, R)
+      const { respMask } = ro;
+      const logprobs = ro.logprobs as Tensor; // (B, R)
+      const refLogprobs = ro.refLogprobs as Tensor; // (B, R)
+      const computed = tidy(() => {
+        // 3. the values V(s_t) before each response token t
+        const values = inChunks(ro, cfg.dtype, (sq, mk) => valueModel.forward(sq, { attentionMask: mk }).values.narrow(1, P - 1, R).float()).mul(respMask); // (B, R)
         // 4. per-token rewards: −β·KL, plus the score on the last response token
         const lastIndex = tensor(responses.map((r) => Math.max(0, r.length - 1)), { dtype: 'int64' }); // (B)
         const scoreT = tensor(scores); // (B)
@@ -237,10 +150,11 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
         const { advantages, returns } = gae(rewards, values, respMask, cfg.gamma, cfg.lam); // (B, R) each
         const adv = whiten(advantages, respMask).mul(respMask); // (B, R)
         return {
-          seq, mask, targets, respMask, logprobs, values, returns, advantages: adv,
+          values, returns, advantages: adv,
           klPerSeq: kl.stats['objective/kl'], nonScore: kl.stats['objective/non_score_reward'], entropySeq: kl.stats['objective/entropy'],
         };
       });
+      const rollout = { ...computed, seq: ro.seq, mask: ro.mask, targets: ro.targets, respMask, logprobs };
       const { kl: klMean, nonScore: nonScoreReward, entropy: entropyPerSeq } = readStats({ kl: rollout.klPerSeq, nonScore: rollout.nonScore, entropy: rollout.entropySeq });
 
       // 6. K epochs of shuffled minibatches
@@ -276,7 +190,8 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
       }
       const tEnd = performance.now();
       const ev = tidy(() => explainedVariance(rollout.values, rollout.returns, rollout.respMask).item());
-      disposeAll(rollout);
+      disposeAll(computed);
+      disposeRollout(ro);
       klCtl.update(klMean, B);
 
       const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -294,9 +209,10 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
         kl_coef: klCtl.value,
         lr: scheduler.lastLr,
         grad_norm: gradNorm,
-        'time/generation': (tScore - tGen) / 1000,
-        'time/scoring': (tTrainStart - tScore) / 1000,
-        'time/training': (tEnd - tTrainStart) / 1000,
+        ...rewardSourceStats(ro.bySource),
+        'time/generation': ro.timings.generation,
+        'time/scoring': ro.timings.scoring,
+        'time/training': ro.timings.logprobs + (tEnd - tTrainStart) / 1000,
         episodes: (it + 1) * B,
       };
       history.push(record);
@@ -314,7 +230,7 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
     progress?.done();
     logger.close();
     await saveFinalModel(valueModel, `${out}/value_model`, tokenizer, cfg);
-    await saveFinalModel(policy, out, tokenizer, cfg); // rlhf_config.json, written last, marks the run finished
+    await saveTrainedModel(policy, lora, out, tokenizer, cfg); // rlhf_config.json, written last, marks the run finished
     const keepModels = new Set<unknown>([policy, valueModel]);
     for (const o of owned) if (!keepModels.has(o)) o.dispose();
     return {

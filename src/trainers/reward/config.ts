@@ -2,7 +2,7 @@
 // or several named dimensions) and labels — each giving a ScalarHeadModel directory in the
 // sequence-classification layout. TRL's RewardConfig names where they exist.
 import { z } from 'zod';
-import { dataFields, optimFields, runFields } from '../common/config.js';
+import { dataFields, LORA_HELP_KEYS, loraFields, optimFields, runFields } from '../common/config.js';
 
 export const REWARD_KINDS = ['auto', 'preference', 'ratings', 'labels'] as const;
 
@@ -10,6 +10,7 @@ export const rewardConfig = z.object({
   ...runFields(),
   ...dataFields({ maxLength: 256 }),
   ...optimFields({ lr: 1e-5, batchSize: 8, epochs: 1 }),
+  ...loraFields(),
   kind: z.enum(REWARD_KINDS).default('auto').describe('the feedback in --data: preference pairs (Bradley–Terry), ratings (regression) or labels (binary cross-entropy); auto: from its columns'),
   centerRewardsCoefficient: z.number().min(0).default(0).describe('preferences: adds coef·mean((r_c + r_r)²), keeping rewards centred at 0 (TRL center_rewards_coefficient; Eisenstein et al. 2023)'),
   positiveLabel: z.string().nullable().default(null).describe('labels: the class whose reward is high (σ(reward) = P(positive)); default 1/true/positive/pos/good'),
@@ -25,4 +26,5 @@ export const REWARD_HELP_GROUPS = {
   'Model and output': ['model', 'out', 'resume', 'saveEvery', 'keepCheckpoints', 'logEvery', 'evalEvery', 'seed', 'dtype', 'quiet'],
   Data: ['data', 'kind', 'columns', 'evalSplit', 'skipInvalid', 'maxLength', 'positiveLabel', 'dimensions', 'dimensionWeights', 'centerRewardsCoefficient'],
   Optimization: ['epochs', 'maxSteps', 'batchSize', 'gradAccum', 'lr', 'weightDecay', 'adamBetas', 'schedule', 'warmupSteps', 'maxGradNorm'],
+  LoRA: LORA_HELP_KEYS,
 } as const;

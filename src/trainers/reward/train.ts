@@ -22,8 +22,10 @@ import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { REWARD_FORMATS, padRight, readDataset, rewardExamples, type RewardExample } from '../../data/index.js';
 import { accuracy, f1, meanMargin, pairwiseAccuracy, pearson, precision, recall, spearman } from '../../eval/metrics.js';
 import { atomicWriteJson } from '../../util/atomic.js';
-import { prepareOutDir, saveFinalModel, trainAndHeldOut, TrainerError } from '../common/setup.js';
+import { prepareOutDir, trainAndHeldOut, TrainerError } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
+import { applyLoraFromConfig, saveTrainedModel, trainableParameters } from '../common/lora.js';
+import type { LoraModel } from '../../nn/lora.js';
 import type { TrainerHooks } from '../sft/train.js';
 import { bradleyTerryLoss, labelBceLoss, ratingRegressionLoss } from './loss.js';
 import { rewardConfig, type RewardConfig, type RewardConfigInput } from './config.js';
@@ -54,9 +56,11 @@ export async function trainRewardModel(input: RewardConfigInput, hooks: TrainerH
   const loaded = await loadScalarModel(cfg.model);
   const model = loaded.model;
   let dimHead: Linear | null = null;
+  let lora: LoraModel | null = null;
   try {
     const tokenizer = loaded.tokenizer;
     if (!tokenizer) throw new TrainerError(`${cfg.model} has no tokenizer files; the reward model needs one to read text.`);
+    lora = applyLoraFromConfig(model, cfg, say); // with LoRA the score head trains whole beside the adapters (PEFT's modules_to_save)
     const maxLength = Math.min(cfg.maxLength, model.config.n_positions);
     const pad = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
 
@@ -116,9 +120,9 @@ export async function trainRewardModel(input: RewardConfigInput, hooks: TrainerH
     const evaluate = (): Record<string, number> => evaluateReward(kind, model, dimHead, held, pad, cfg.batchSize, dims, weights, stat);
 
     // 3. train
-    const params = [...model.parameters(), ...(dimHead?.parameters() ?? [])];
+    const params = [...trainableParameters(model, lora), ...(dimHead?.parameters() ?? [])];
     const loop = await runLoop({
-      cfg, out, label: 'reward', trainSize: train.length, models: dimHead ? { model, heads: dimHead } : { model }, params, dropout: false,
+      cfg, out, label: 'reward', trainSize: train.length, models: { ...(lora ? { adapter: lora } : { model }), ...(dimHead ? { heads: dimHead } : {}) }, params, dropout: false,
       progressStream: hooks.progressStream,
       loss: (rows) => lossOf(rows.map((i) => train[i] as RewardExample)),
       evaluate: held.length ? evaluate : undefined,
@@ -131,9 +135,10 @@ export async function trainRewardModel(input: RewardConfigInput, hooks: TrainerH
       await saveStateDict(join(out, 'rating_heads.safetensors'), new Map([['weight', head.weight]]));
       await atomicWriteJson(join(out, 'rating_heads.json'), { dimensions: dims, weights, mean: stat.map((s) => s.mean), std: stat.map((s) => s.std), note: 'row d of weight predicts (rating_d − mean_d) / std_d; score.weight = Σ_d weights[d]·weight[d]' });
     }
-    await saveFinalModel(model, out, tokenizer, cfg, { 'reward_eval.json': { kind, ...loop.eval } });
+    await saveTrainedModel(model, lora, out, tokenizer, cfg, { 'reward_eval.json': { kind, ...loop.eval } });
     return { model, tokenizer, kind, history: loop.history, eval: loop.eval, config: cfg };
   } catch (err) {
+    lora?.dispose();
     model.dispose();
     throw err;
   } finally {

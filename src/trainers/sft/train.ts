@@ -10,8 +10,10 @@ import type { CausalLM } from '../../models/types.js';
 import { loadPretrained } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { SFT_FORMATS, collateSft, packSequences, readDataset, tokenizeSft, type SftExample } from '../../data/index.js';
-import { prepareOutDir, saveFinalModel, trainAndHeldOut, TrainerError } from '../common/setup.js';
+import { prepareOutDir, trainAndHeldOut, TrainerError } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
+import { applyLoraFromConfig, saveTrainedModel, trainableParameters } from '../common/lora.js';
+import type { LoraModel } from '../../nn/lora.js';
 import { causalLmLoss } from './loss.js';
 import { sftConfig, type SFTConfig, type SFTConfigInput } from './config.js';
 
@@ -29,6 +31,19 @@ export interface SFTResult {
   /** eval/loss and eval/perplexity of the final model (empty without an eval split). */
   eval: Record<string, number>;
   config: SFTConfig;
+}
+
+/**
+ * One SFT micro-batch: the examples right-padded into a batch (collateSft: labels −100 where the
+ * loss mask is 0, so prompts and padding cost nothing) and the next-token cross-entropy over the
+ * labelled tokens (loss.ts). Without padding, plain causal attention takes the fast kernel.
+ * `rlhf sft` and rejection-sampling fine-tuning (`rlhf rft`) both train with this step.
+ */
+export function sftBatchLoss(model: CausalLM, batch: readonly SftExample[], padId: number): { loss: Tensor; stats: { tokens: Tensor } } {
+  const b = collateSft(batch, padId);
+  const unpadded = batch.every((e) => e.inputIds.length === (batch[0] as SftExample).inputIds.length);
+  const { loss, tokens } = causalLmLoss(model, b.inputIds, unpadded ? null : b.attentionMask, b.labels);
+  return { loss, stats: { tokens: tensor(tokens) as Tensor } };
 }
 
 /** Mean loss and perplexity over examples, token-weighted, without gradients. */
@@ -56,10 +71,12 @@ export async function sft(input: SFTConfigInput, hooks: TrainerHooks = {}): Prom
   const out = await prepareOutDir(cfg.out, cfg.resume);
   manualSeed(cfg.seed);
 
-  // 1. model and tokenizer
+  // 1. model and tokenizer (and LoRA adapters, when --lora-r is set)
   const { model, tokenizer } = await loadPretrained(cfg.model);
+  let lora: LoraModel | null = null;
   try {
     if (!tokenizer) throw new TrainerError(`${cfg.model} has no tokenizer files (tokenizer.json or vocab.json + merges.txt); SFT needs one to read text.`);
+    lora = applyLoraFromConfig(model, cfg, say);
     const maxLength = Math.min(cfg.maxLength, model.config.n_positions);
 
     // 2. data: examples with loss masks, an eval split, packing
@@ -77,22 +94,17 @@ export async function sft(input: SFTConfigInput, hooks: TrainerHooks = {}): Prom
 
     // 3. train
     const loop = await runLoop({
-      cfg, out, label: 'sft', trainSize: trainSet.length, models: { model }, params: model.parameters(), dropout: true,
+      cfg, out, label: 'sft', trainSize: trainSet.length, models: lora ? { adapter: lora } : { model }, params: trainableParameters(model, lora), dropout: true,
       progressStream: hooks.progressStream,
-      loss: (rows) => {
-        const batch = rows.map((i) => trainSet[i] as SftExample);
-        const b = collateSft(batch, pad);
-        const unpadded = batch.every((e) => e.inputIds.length === (batch[0] as SftExample).inputIds.length); // plain causal attention: the fast kernel
-        const { loss, tokens } = causalLmLoss(model, b.inputIds, unpadded ? null : b.attentionMask, b.labels);
-        return { loss, stats: { tokens: tensor(tokens) as Tensor } };
-      },
+      loss: (rows) => sftBatchLoss(model, rows.map((i) => trainSet[i] as SftExample), pad),
       evaluate: held.length ? () => evaluateLm(model, held, pad, cfg.batchSize, cfg.dtype) : undefined,
     });
 
-    // 4. save
-    await saveFinalModel(model, out, tokenizer, cfg);
+    // 4. save (with LoRA: the adapter, then merged into the model returned)
+    await saveTrainedModel(model, lora, out, tokenizer, cfg);
     return { model, tokenizer, history: loop.history, eval: loop.eval, config: cfg };
   } catch (err) {
+    lora?.dispose();
     model.dispose();
     throw err;
   }
