@@ -3,7 +3,7 @@
 //   2. a character-level tokenizer and a 4-layer GPT-2 from scratch
 //   3. SFT briefly on prompt/completion pairs: the model learns the format and part of the sums
 //   4. measure exact-answer accuracy on the held-out problems (greedy, and sampled at T = 1)
-//   5. GRPO with the exact-answer reward (reward.ts): 8 samples per prompt, each judged against its group
+//   5. GRPO with the exact-answer reward (exact-answer.ts): 8 samples per prompt, each judged against its group
 //   6. measure again; write accuracy.json and a chart of the training reward
 //
 //   node --import tsx examples/arithmetic/run.ts [--out DIR] [--quick] [--seed N]
@@ -20,7 +20,7 @@ import { padLeft } from '../../src/data/index.js';
 import { grpo, sft } from '../../src/trainers/index.js';
 import { lineChart, renderChart } from '../../src/eval/charts.js';
 import { makeProblems, type Problem } from './task.js';
-import exactAnswer from './reward.js';
+import exactAnswer from './exact-answer.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): string | null => {
@@ -30,7 +30,7 @@ const flag = (name: string): string | null => {
 const quick = argv.includes('--quick');
 const seed = Number(flag('--seed') ?? 0);
 const out = flag('--out') ?? join(tmpdir(), 'rlhf-arithmetic');
-const REWARD_FILE = fileURLToPath(new URL('./reward.ts', import.meta.url));
+const REWARD_FILE = fileURLToPath(new URL('./exact-answer.ts', import.meta.url));
 const size = quick
   ? { train: 2000, heldOut: 200, sftEpochs: 3, grpoIterations: 60 }
   : { train: 4000, heldOut: 400, sftEpochs: 3, grpoIterations: 150 };
@@ -103,7 +103,7 @@ const g = await grpo(
     batchSize: 16, numGenerations: 8, maxCompletionLength: 5, temperature: 1, lr: 2e-4, maxSteps: size.grpoIterations,
     saveEvery: 0, logEvery: 10, sampleEvery: 0, seed,
   },
-  { progressStream, onIteration: (it, rec) => curve.push({ x: it, y: rec['rewards/reward/mean'] as number }) },
+  { progressStream, onIteration: (it, rec) => curve.push({ x: it, y: rec['rewards/exact-answer/mean'] as number }) },
 );
 g.dispose();
 

@@ -1,5 +1,5 @@
 // The arithmetic task: "23+48=" → "71". Problems are made here, from a seed, so the example needs
-// nothing downloaded; the reward (reward.ts) checks the answer exactly.
+// nothing downloaded; the reward (exact-answer.ts) checks the answer exactly.
 import { mulberry32 } from '../../src/data/index.js';
 
 export interface Problem {

@@ -270,13 +270,13 @@ export const benchModels: Command = {
           bug = err;
           break;
         }
-        failed.push(dir);
-        process.stderr.write(`rlhf bench-models: ${dir} failed, left out of the table: ${err.message}\n`);
+        failed.push(err.message.includes(dir) ? err.message : `${dir}: ${err.message}`);
       }
     }
     if (rows.length) process.stdout.write(c.json ? JSON.stringify(rows, null, 2) + '\n' : formatTable(rows));
     if (bug !== null) throw bug;
-    if (failed.length) throw new UsageError(`${failed.length} of ${dirs.length} model(s) could not be measured (${failed.join(', ')}); see the messages above`);
+    if (failed.length === 1 && dirs.length === 1) throw new UsageError(failed[0] as string);
+    if (failed.length) throw new UsageError(`${failed.length} of ${dirs.length} models could not be measured and are left out of the table: ${failed.join('; ')}`);
     return 0;
   },
 };

@@ -66,6 +66,7 @@ function mainHelp(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  quietOnClosedPipe(name ?? '');
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(mainHelp());
     return name === undefined ? 1 : 0;
@@ -86,7 +87,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(help.endsWith('\n') ? help : help + '\n');
     return 0;
   }
-  quietOnClosedPipe(name);
   try {
     const code = await cmd.run(rest);
     if (code !== 0) removeEmptyCreatedDirs();
@@ -114,7 +114,7 @@ function quietOnClosedPipe(name: string): void {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       removeEmptyCreatedDirs();
       if (err.code === 'EPIPE') process.exit(0);
-      if (stream !== process.stderr) process.stderr.write(`rlhf ${name}: cannot write the output: ${err.message}\n`);
+      if (stream !== process.stderr) process.stderr.write(`rlhf${name ? ` ${name}` : ''}: cannot write the output: ${err.message}\n`);
       process.exit(2);
     });
   }

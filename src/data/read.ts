@@ -447,6 +447,12 @@ function jsonErrorLine(text: string, message: string): number | null {
   if (lc) return Number(lc[1]);
   const pos = /position (\d+)/.exec(message);
   if (pos) return lineAt(text, Number(pos[1]));
+  // V8: `Unexpected token '}', ..." {"text": }\n]" is not valid JSON` — a snippet around the token
+  const snip = /^Unexpected token '(.)', (?:\.\.\.)?"([\s\S]+?)"(?:\.\.\.)? is not valid JSON$/.exec(message);
+  if (snip) {
+    const at = text.indexOf(snip[2] as string);
+    if (at >= 0 && text.indexOf(snip[2] as string, at + 1) < 0) return lineAt(text, at + (snip[2] as string).lastIndexOf(snip[1] as string));
+  }
   if (/end of (JSON|data) input/i.test(message)) return lineAt(text, text.length);
   return null;
 }

@@ -59,7 +59,7 @@ export const feedbackConfig = z.object({
   exploringStarts: z.number().min(0).max(1).default(0.5).describe('PPO: share of training episodes that start in a random cell instead of S (exploring starts)'),
   klCoef: z.number().min(0).default(0.05).describe('PPO: β of the per-step KL penalty to the uniform random policy (keeps it exploring)'),
   vfCoef: z.number().min(0).default(0.5).describe('PPO: weight of the value loss'),
-  entCoef: z.number().min(0).default(0.01).describe('PPO: weight of the entropy bonus'),
+  entCoef: z.number().min(0).default(0.02).describe('PPO: weight of the entropy bonus'),
   evalEpisodes: z.int().min(1).max(100_000).default(200).describe('episodes (and random-search runs) behind each rate in the summary'),
   searchTries: z.int().min(1).max(100_000).default(200).describe('the random-search baseline: walks per search (its best path is what it returns)'),
   searchRuns: z.int().min(1).max(10_000).default(50).describe('the random-search baseline: independent searches behind its rates'),

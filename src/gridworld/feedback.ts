@@ -14,7 +14,7 @@ import type { Grid } from './grid.js';
 import { type Trajectory, hazardsOf, openCells, randomWalk, stepsOf, trajectoryKey } from './env.js';
 import { type HiddenPreference, PREFERENCES, trueReturn } from './preferences.js';
 import { type Answer, type Person, TIE_MARGIN } from './person.js';
-import { GridPolicy, type PPOIterationStats } from './policy.js';
+import { GridPolicy, type PPOIterationStats, type PPOSettings } from './policy.js';
 import { GridRewardModel, type PreferencePair } from './reward-model.js';
 import { randomSearch } from './search.js';
 import type { FeedbackConfig } from './config.js';
@@ -155,7 +155,7 @@ export function toPairs(records: readonly ComparisonRecord[]): PreferencePair[] 
 
 /**
  * The whole loop; see the top of this file. On one libtorch thread unless RLHF_NUM_THREADS says
- * otherwise: the networks are tiny (an 84×92 input), a second thread never pays off, and OpenMP's
+ * otherwise: the networks are tiny (a few thousand weights), a second thread never pays off, and OpenMP's
  * spinning threads cost 10× the time when anything else runs on the machine (as in the demo).
  */
 export async function runFeedback(grid: Grid, cfg: FeedbackConfig, person: Person, hooks: FeedbackHooks = {}): Promise<FeedbackResult> {
@@ -171,7 +171,6 @@ export async function runFeedback(grid: Grid, cfg: FeedbackConfig, person: Perso
 async function feedbackLoop(grid: Grid, cfg: FeedbackConfig, person: Person, hooks: FeedbackHooks): Promise<FeedbackResult> {
   const pref = PREFERENCES[cfg.hidden];
   const rngFor = (...parts: number[]): Rng => mulberry32(mixSeed(cfg.seed, ...parts));
-  torch.manualSeed(cfg.seed);
   // The reward model, too, is fitted afresh each round, to every answer so far: continuing from the
   // last round's fit, a model that grew confident on a few pairs (saturated tanh units) can no
   // longer move when later answers contradict them.
@@ -180,7 +179,7 @@ async function feedbackLoop(grid: Grid, cfg: FeedbackConfig, person: Person, hoo
     return new GridRewardModel(grid, cfg.maxSteps, { hidden: cfg.rmHidden, lr: cfg.rmLr, weightDecay: cfg.rmWeightDecay });
   };
   let rewardModel = freshRewardModel(0);
-  const settings = {
+  const settings: PPOSettings = {
     episodes: cfg.episodes,
     epochs: cfg.ppoEpochs,
     minibatches: cfg.minibatches,
@@ -238,6 +237,7 @@ async function feedbackLoop(grid: Grid, cfg: FeedbackConfig, person: Person, hoo
         comparisons.push({ index: comparisons.length + 1, round, a, b, answer });
         askedNow++;
       }
+      if (stoppedEarly && askedNow === 0) break; // nothing new since the last round's models
       // 3. fit the reward model to every answer so far
       let rmLossStart = Number.NaN, rmLossEnd = Number.NaN, rmAccuracy = Number.NaN;
       let ppo: PPOIterationStats | null = null;

@@ -63,4 +63,6 @@ export type { ModelConfig, ParsedConfig, ConfigJsonOptions } from './config.js';
 export { loadPretrained, loadScalarModel, savePretrained, createCausalLM, architectureOf } from './checkpoint.js';
 export type { LoadOptions, Loaded, LoadedScalar, SaveOptions } from './checkpoint.js';
 export { copyModel } from './clone.js';
+export { resolveAdapterBase } from './adapter.js';
+export type { AdapterInfo } from './adapter.js';
 export { CheckpointError, ConfigError } from './errors.js';

@@ -25,7 +25,7 @@
 // reference policy is the same weights with the adapters off, one copy in memory (TRL with a PEFT
 // model). The adapter's dropout is on when the layer it adapts is in training mode.
 import type { Tensor, Device } from '../torch/tensor.js';
-import { F, noGrad, rand, tidy } from '../torch/index.js';
+import { F, noGrad, tidy } from '../torch/index.js';
 import { Module } from './module.js';
 import { Conv1D, Linear } from './layers.js';
 import { zeros_ } from './init.js';
@@ -141,16 +141,9 @@ export class LoraLayer extends Module {
   adapt(x: Tensor, y: Tensor): Tensor {
     if (!this.state.enabled) return y;
     const A = this.lora_A.weight;
-    const xa = x.dtype === A.dtype ? x : x.to(A.dtype); // PEFT casts the input to the adapter's dtype
-    let h: Tensor;
-    if (this.dropoutP > 0 && this.target.training) {
-      // dropout(x)·Aᵀ = (x ⊙ keep)·Aᵀ / (1 − p), keep ~ Bernoulli(1 − p): the same in distribution as
-      // nn.Dropout, but backward keeps a bool mask (1 byte per input element) instead of F.dropout's
-      // float noise (4), and the 1/(1 − p) is applied to the r columns of x·Aᵀ, not to x.
-      const keep = rand(xa.shape, { device: xa.device as Device }).ge(this.dropoutP); // (…, in) bool
-      h = F.linear(xa.mul(keep), A).div(1 - this.dropoutP); // (…, r)
-    } else h = F.linear(xa, A); // (…, in) → (…, r)
-    const delta = F.linear(h, this.lora_B.weight); // (…, r) → (…, out)
+    const xd = this.dropoutP > 0 && this.target.training ? F.dropout(x, this.dropoutP, true) : x;
+    const xa = xd.dtype === A.dtype ? xd : xd.to(A.dtype); // PEFT casts the input to the adapter's dtype
+    const delta = F.linear(F.linear(xa, A), this.lora_B.weight); // (…, in) → (…, r) → (…, out)
     return y.add(delta.dtype === y.dtype ? delta : delta.to(y.dtype), this.scaling); // y + s·delta
   }
 

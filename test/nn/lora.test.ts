@@ -12,6 +12,7 @@ import type { Tensor } from '../../src/torch/index.js';
 import { applyLora, LoraError, matchesTarget, type LoraModel } from '../../src/nn/lora.js';
 import { Module } from '../../src/nn/module.js';
 import { Linear } from '../../src/nn/layers.js';
+import { AdamW } from '../../src/optim/adamw.js';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, loadAdapter, peftStateDict, readAdapterConfig, saveAdapter } from '../../src/nn/lora-peft.js';
 import { readSafetensorsFile } from '../../src/torch/safetensors.js';
 import { loadPretrained, loadScalarModel, CheckpointError } from '../../src/models/index.js';
@@ -143,6 +144,27 @@ describe('the adapted model', () => {
       lora.dispose();
       dispose();
     }
+  });
+
+  test('training steps with dropout keep the live-tensor count flat (the adapters free what they create)', () => {
+    const model = tinyGPT2().train();
+    const lora = applyLora(model, { r: 4, loraAlpha: 8, loraDropout: 0.1, targetModules: 'all-linear' });
+    const opt = new AdamW(lora.trainableParameters(), { lr: 1e-3 });
+    const input = ids(INPUT);
+    const live: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      torch.tidy(() => {
+        model.forward(input).logits.square().mean().backward();
+        opt.step();
+        opt.zeroGrad();
+      });
+      live.push(torch.memory().liveTensors);
+    }
+    assert.equal(new Set(live.slice(1)).size, 1, `live tensors ${live.join(', ')}`);
+    opt.dispose();
+    input.dispose();
+    lora.dispose();
+    model.dispose();
   });
 
   test('only the adapters (and the modules saved whole) get gradients and count as trainable', () => {

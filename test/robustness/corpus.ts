@@ -10,7 +10,8 @@ import { chmodSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { manualSeed } from '../../src/torch/index.js';
-import { GPT2LMHeadModel, GPT2_DEFAULTS, savePretrained } from '../../src/models/index.js';
+import { GPT2LMHeadModel, GPT2_DEFAULTS, loadPretrained, savePretrained } from '../../src/models/index.js';
+import { applyLora, saveAdapter } from '../../src/nn/index.js';
 import { trainByteLevelBpe, type Tokenizer } from '../../src/tokenizers/index.js';
 
 /** The uid/gid the permission cases run as when the suite runs as root (where chmod 000 blocks nothing). */
@@ -30,6 +31,8 @@ export interface Corpus {
   configs: Record<string, string>;
   /** A reward module: longer responses score higher. */
   rewardFn: string;
+  /** A LoRA adapter of `good` (PEFT layout). */
+  adapter: string;
   /** A fresh path under the corpus for an --out that does not exist yet. */
   freshOut(name: string): string;
   /** Whether permission cases can run: as root they run as NOBODY (chmod 000 does not stop root). */
@@ -271,6 +274,7 @@ export async function buildCorpus(): Promise<Corpus> {
   putP('prompts-too-long.jsonl', jsonl([{ prompt: 'the movie was' }, { prompt: 'the movie was great and '.repeat(40) }]));
   putP('prompts-latin1.jsonl', Buffer.concat([Buffer.from('{"prompt": "the movie was"}\n{"prompt": "caf'), Buffer.from([0xe9]), Buffer.from('"}\n')]));
   putP('prompts-empty.jsonl', '');
+  putP('prompts-many.jsonl', jsonl(Array.from({ length: 400 }, (_, i) => ({ prompt: `the ${NOUNS[i % NOUNS.length]} was` }))));
 
   // ----- YAML configs for --config -----
   const configs: Record<string, string> = {};
@@ -278,10 +282,21 @@ export async function buildCorpus(): Promise<Corpus> {
   configs['missing.yaml'] = join(root, 'missing.yaml');
   putC('invalid.yaml', 'max_new_tokens: [1, 2\nseed: 3\n');
   putC('unknown-key.yaml', 'max_new_tokens: 4\nmax_new_tokenz: 5\n');
-  putC('wrong-type.yaml', 'max_new_tokens: many\n');
+  putC('wrong-type.yaml', 'temperature: hot\n');
   putC('huge-seed.yaml', 'seed: 18446744073709551615\n');
   putC('a-list.yaml', '- max_new_tokens: 4\n');
 
+  // A LoRA adapter of the good model, for `rlhf merge-lora`.
+  const adapter = join(root, 'models', 'adapter');
+  mkdirSync(adapter);
+  {
+    const { model } = await loadPretrained(good);
+    try {
+      await saveAdapter(applyLora(model, { r: 2, loraAlpha: 4, targetModules: ['c_attn'] }), adapter, { baseModelNameOrPath: good, taskType: 'CAUSAL_LM' });
+    } finally {
+      model.dispose();
+    }
+  }
   const rewardFn = writeFile(join(root, 'reward.mjs'), 'export default (prompts, responses) => responses.map((r) => r.length / 10);\n');
   const outs = join(root, 'out');
   mkdirSync(outs);
@@ -310,6 +325,7 @@ export async function buildCorpus(): Promise<Corpus> {
     prompts,
     configs,
     rewardFn,
+    adapter,
     freshOut: (name) => join(outs, `${String(++n).padStart(3, '0')}-${name.replace(/[^\w.-]+/g, '_')}`),
     permissions,
     cleanup() {

@@ -29,8 +29,9 @@ export interface CliCase {
   asNobody?: boolean;
   /** Close our end of stdout: at once (before the child writes), or after its first bytes (`| head -c`). */
   closeStdout?: 'at-once' | 'after-first-bytes';
-  /** Send SIGINT once stdout + stderr match this. */
+  /** Send SIGINT once stdout + stderr match this (and interruptDelayMs more have passed). */
   interruptWhen?: RegExp;
+  interruptDelayMs?: number;
   /** Default 60 s: long enough for a loaded 2-core machine, short for a hang. */
   timeoutMs?: number;
   /** Peak RSS limit (MB); default 1024. */
@@ -82,7 +83,7 @@ export function runCli(c: CliCase, rssFile: string): Promise<CliRun> {
     const maybeInterrupt = (): void => {
       if (!interrupted && c.interruptWhen && c.interruptWhen.test(stdout + stderr)) {
         interrupted = true;
-        child.kill('SIGINT');
+        setTimeout(() => child.kill('SIGINT'), c.interruptDelayMs ?? 0);
       }
     };
     if (c.closeStdout === 'at-once') child.stdout.destroy();

@@ -17,6 +17,9 @@ import { fieldsOf } from '../../src/config/schema-cli.js';
 import { grpo as grpoCommand } from '../../src/cli/grpo.js';
 import { commands } from '../../src/cli/index.js';
 import { tempDir, tinyModel, writeJsonl, sentences, PROMPTS } from './fixtures.js';
+import { answerOf, makeProblems } from '../../examples/arithmetic/task.js';
+import exactAnswer from '../../examples/arithmetic/exact-answer.js';
+import { createScorer } from '../../src/trainers/common/rewards.js';
 
 torch.setNumThreads(1);
 const f64 = (data: number[] | number[][]): Tensor => torch.tensor(data, { dtype: 'float64' });
@@ -120,6 +123,20 @@ describe('GRPO math', () => {
         void gradcheck((lp) => grpoLoss(lp, old, ref, A, mask, { epsilon: 0.2, epsilonHigh: 0.28, beta: 0.05, lossType, maxCompletionLength: 6, stepTokens: 13 }).loss, [old.add(torch.tensor(Float64Array.from(logRatio), { shape: [3, 4] }))], { name: `grpoLoss ${lossType}` }),
       );
     }
+  });
+});
+
+describe('the arithmetic example (examples/arithmetic)', () => {
+  test('problems are distinct, held-out ones never seen in training; the reward is 1 exactly for the sum', async () => {
+    const train = makeProblems(500, 1);
+    const held = makeProblems(100, 2, { exclude: new Set(train.map((p) => p.prompt)) });
+    assert.equal(new Set(train.map((p) => p.prompt)).size, 500);
+    assert.ok(held.every((p) => !train.some((t) => t.prompt === p.prompt)));
+    for (const p of [...train, ...held]) assert.equal(answerOf(p.prompt), p.answer);
+    assert.deepEqual(exactAnswer(['23+48=', '23+48=', '23+48=', '9+9=', 'hello'], ['71', ' 71 ', '711', '18', '18']), [1, 1, 0, 1, 0]);
+    const scorer = await createScorer({ rewardFn: [new URL('../../examples/arithmetic/exact-answer.ts', import.meta.url).pathname] }); // as --reward-fn loads it
+    assert.deepEqual(scorer.names, ['exact-answer']);
+    assert.deepEqual(Array.from(await scorer.score(['5+7='], ['12'])), [1]);
   });
 });
 

@@ -10,6 +10,7 @@ import { PREFERENCE_FORMATS, collatePreference, collateSft, readDataset, tokeniz
 import { labelledSequenceLogprobs, type SequenceLogprobs } from './logprobs.js';
 import type { LossOutput } from './masked.js';
 import { maybeAutocast, trainAndHeldOut } from './setup.js';
+import { Progress, type ProgressStream } from '../../cli/progress.js';
 
 /** A prompt and one response to score, as token ids. */
 export interface ResponseRow {
@@ -78,9 +79,14 @@ export async function loadReference(refModel: string | null, policy: CausalLM): 
  * Log-probs of every row under a frozen model (the reference), computed once, without gradients, in
  * batches of `batchSize` rows (TRL's precompute_ref_log_probs): so training holds one model.
  */
-export function frozenLogprobs(model: CausalLM, rows: readonly ResponseRow[], o: { batchSize: number; dtype: 'float32' | 'bfloat16'; pad: number }): { sum: number[]; count: number[] } {
+export function frozenLogprobs(
+  model: CausalLM,
+  rows: readonly ResponseRow[],
+  o: { batchSize: number; dtype: 'float32' | 'bfloat16'; pad: number; progressStream?: ProgressStream | undefined },
+): { sum: number[]; count: number[] } {
   const sum: number[] = [];
   const count: number[] = [];
+  const progress = o.progressStream ? new Progress({ total: rows.length, label: 'reference', unit: 'seq', stream: o.progressStream }) : null;
   for (let i = 0; i < rows.length; i += o.batchSize) {
     const chunk = rows.slice(i, i + o.batchSize);
     const [s, c] = torch.noGrad(() => torch.tidy(() => maybeAutocast(o.dtype, () => {
@@ -89,7 +95,9 @@ export function frozenLogprobs(model: CausalLM, rows: readonly ResponseRow[], o:
     })));
     sum.push(...(s as number[]));
     count.push(...(c as number[]));
+    progress?.update(sum.length);
   }
+  progress?.done();
   return { sum, count };
 }
 

@@ -71,7 +71,7 @@ export async function dpo(input: DPOConfigInput, hooks: TrainerHooks = {}): Prom
       const ref = lora && !cfg.refModel ? adapterDisabledReference(model, lora) : await loadReference(cfg.refModel, model);
       try {
         const of = (pairs: Pair[]): RefLogps => {
-          const lp = frozenLogprobs(ref, pairRows(pairs), { batchSize: 2 * cfg.batchSize, dtype: cfg.dtype, pad }); // 2n rows: chosen, then rejected
+          const lp = frozenLogprobs(ref, pairRows(pairs), { batchSize: 2 * cfg.batchSize, dtype: cfg.dtype, pad, progressStream: hooks.progressStream }); // 2n rows: chosen, then rejected
           const v = lp.sum.map((s, i) => (average ? s / Math.max(1, lp.count[i] as number) : s));
           return { chosen: v.slice(0, pairs.length), rejected: v.slice(pairs.length) };
         };

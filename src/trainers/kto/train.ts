@@ -86,7 +86,7 @@ export async function kto(input: KTOConfigInput, hooks: TrainerHooks = {}): Prom
     let refTrain: RefLogps, refHeld: RefLogps;
     try {
       const of = (xs: KtoItem[]): RefLogps => {
-        const lp = frozenLogprobs(ref, [...completionRows(xs), ...klRows(xs)], { batchSize: 2 * cfg.batchSize, dtype: cfg.dtype, pad });
+        const lp = frozenLogprobs(ref, [...completionRows(xs), ...klRows(xs)], { batchSize: 2 * cfg.batchSize, dtype: cfg.dtype, pad, progressStream: hooks.progressStream });
         return { completion: lp.sum.slice(0, xs.length), kl: lp.sum.slice(xs.length) };
       };
       refTrain = of(train);
