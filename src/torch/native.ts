@@ -152,7 +152,7 @@ function requestedThreads(): number | null {
 function limitBlasThreads(): void {
   const n = requestedThreads();
   if (n === null) return;
-  for (const v of ['OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS']) if (process.env[v] === undefined) process.env[v] = String(n);
+  for (const v of ['OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS']) if (!process.env[v]) process.env[v] = String(n);
 }
 
 export const native: NativeAddon = load();

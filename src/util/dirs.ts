@@ -67,7 +67,8 @@ export function makeDirs(dir: string, label?: string): string | null {
     try {
       st = statSync(p, { throwIfNoEntry: false });
     } catch (err) {
-      return fail(why(errno(err), dirname(p)), err); // ENOTDIR: a file in the path; EACCES: a parent we cannot search
+      if (errno(err) !== 'ENOTDIR') return fail(why(errno(err), dirname(p)), err); // EACCES: a parent we cannot search
+      st = undefined; // a file further up the path: found as the nearest "existing ancestor" below
     }
     if (st) {
       if (!st.isDirectory()) fail(`${p} is a file, not a directory`);

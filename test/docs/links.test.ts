@@ -6,8 +6,9 @@
 // to move the anchors after it (it prints each change; review them).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { ROOT, anchorsOf, checkLinks, codeBlocks, docFiles, githubSlug, links, namedCode, planBlock, shellCommands } from './markdown.js';
 
 test('every relative link and anchor in README.md and docs/ resolves', () => {
@@ -68,5 +69,20 @@ test('shell commands: continuations, operators, comments, multi-line quotes', ()
     [3, ['node', '-e', '']],
     [6, ['echo', 'a # b']],
     [6, ['wc']],
+  ]);
+});
+
+test('#L anchors: the named code must be on the linked lines; a moved one is found again', () => {
+  const root = mkdtempSync(join(tmpdir(), 'rlhf-links-'));
+  writeFileSync(join(root, 'a.ts'), 'const x = 1;\n\nexport function f() {\n  return g(x);\n}\n');
+  mkdirSync(join(root, 'docs'));
+  const doc = join(root, 'docs', 'd.md');
+  writeFileSync(doc, ['[`f`](../a.ts#L3) ok', '[`f`](../a.ts#L1) moved', '[`g(x)`](../a.ts#L3-L4) range', '[here](../a.ts#L9) outside', '[plain](../a.ts#L3) unnamed', '[x](../a.ts#L1 "const x") title', '[up](../../b.md) outside the repo', ''].join('\n'));
+  const got = checkLinks(doc, root).map((p) => [p.line, p.fix ?? null, p.problem.split(' ')[0]]);
+  assert.deepEqual(got, [
+    [2, 'L3', 'a.ts'],
+    [4, null, '#L9'],
+    [5, null, 'a'],
+    [7, null, 'points'],
   ]);
 });

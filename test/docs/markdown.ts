@@ -122,12 +122,15 @@ export function entryPoints(root = ROOT): Map<string, string> {
 }
 
 /**
- * `from 'rlhf/x'` (and `import('rlhf/x')`) become the source file of that entry point. An import of
- * rlhf/… that is not an entry point is an error: the docs use only what the package exports.
+ * `from 'rlhf/x'` (and `import('rlhf/x')`) become the source file of that entry point; an import of
+ * rlhf/… that is not an entry point is an error: the docs use only what the package exports. A
+ * relative import ('./src/…') is a script meant to sit in the repository's root (docs say so), and
+ * resolves from there.
  */
 export function rewriteImports(code: string, root = ROOT): string {
   const entries = entryPoints(root);
-  return code.replace(/(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(rlhf(?:\/[^'"]*)?)\2/g, (_m, pre: string, q: string, spec: string) => {
+  return code.replace(/(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])((?:rlhf(?:\/[^'"]*)?)|(?:\.\.?\/[^'"]*))\2/g, (_m, pre: string, q: string, spec: string) => {
+    if (spec.startsWith('.')) return `${pre}${q}${join(root, spec).replace(/\.js$/, '.ts')}${q}`;
     const file = entries.get(spec);
     if (!file) throw new Error(`'${spec}' is not an entry point of the package (package.json "exports": ${[...entries.keys()].join(', ')})`);
     return `${pre}${q}${file}${q}`;
@@ -232,13 +235,14 @@ export function rlhfArgs(words: readonly string[]): string[] | null {
 }
 
 /**
- * What is wrong with an `rlhf` invocation, given each command's --help text: an unknown command, or
- * a --flag its --help does not list (--no-X passes when --X is listed). Empty when it is fine.
+ * What is wrong with an `rlhf` invocation, given each command's --help text (for a command with
+ * subcommands, the help of the subcommand the arguments name): an unknown command, or a --flag its
+ * --help does not list (--no-X passes when --X is listed). Empty when it is fine.
  */
-export function checkRlhfArgs(args: readonly string[], helpOf: (name: string) => string | undefined): string[] {
+export function checkRlhfArgs(args: readonly string[], helpOf: (name: string, rest: string[]) => string | undefined): string[] {
   const [name, ...rest] = args;
   if (name === undefined || ['--help', '-h', 'help', '--version', '-v'].includes(name)) return [];
-  const help = helpOf(name);
+  const help = helpOf(name, rest);
   if (help === undefined) return [`rlhf ${name}: no such command`];
   const problems: string[] = [];
   for (const a of rest) {

@@ -103,7 +103,10 @@ test('json, jsonl and yaml blocks parse', () => {
 
 test('shell blocks: every rlhf command exists with flags its --help lists; npm scripts exist', async () => {
   const { commands } = await import('../../src/cli/index.js');
-  const helpOf = (name: string): string | undefined => commands.find((c) => c.name === name)?.help;
+  const helpOf = (name: string, rest: string[]): string | undefined => {
+    const c = commands.find((x) => x.name === name);
+    return c ? (c.helpFor?.(rest) ?? c.help) : undefined;
+  };
   const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
   const bad: string[] = [];
   let checked = 0;

@@ -103,25 +103,18 @@ for (const name of ['generate', 'sft', 'doctor']) {
 }
 
 // ----- model directories (rlhf generate) -------------------------------------------------------------
+// A sample that covers each way the CLI reports a loader error; library.test.ts runs every entry of
+// the corpus through the library in-process, where a case costs milliseconds, not a process.
 const modelCases: [string, 0 | 2, RegExp[], { perm?: boolean }?][] = [
   ['missing-dir', 2, [/does-not-exist/, /does not exist/, /rlhf init/]],
-  ['empty-dir', 2, [/has no config\.json/]],
   ['config-invalid-json', 2, [/config\.json/, /not valid JSON/]],
   ['config-wrong-type', 2, [/field "n_layer"/, /positive integer/, /"one"/]],
-  ['config-unknown-model-type', 2, [/model_type/, /"bert"/, /supported model types/]],
   ['config-terabytes', 2, [/n_embd 1000000/, /n_layer 1000/, /memory/]],
   ['config-disagrees-with-weights', 2, [/missing keys/, /transformer\.h\.1\./, /config\.json belongs to these weights/]],
   ['config-unknown-field', 0, []],
-  ['st-header-huge', 2, [/model\.safetensors/, /100 MB limit/]],
-  ['st-offsets-out-of-range', 2, [/data_offsets/, /past the data section/]],
-  ['st-unknown-dtype', 2, [/Q4_K/, /unknown dtype/]],
   ['st-f32-relabelled-i32', 2, [/I32/, /not floating point/, /re-download or re-save/]],
   ['st-nan-weights', 2, [/NaN or infinite/, /earlier checkpoint/]],
-  ['st-git-lfs-pointer', 2, [/git lfs pull/]],
-  ['tokenizer-json-corrupt', 2, [/tokenizer\.json/, /not valid JSON/]],
-  ['merges-unknown-token', 2, [/merges\.txt/, /not in the vocabulary/]],
   ['unreadable-config', 2, [/config\.json/, /permission denied/, /chmod a\+r/], { perm: true }],
-  ['unreadable-weights', 2, [/model\.safetensors/, /permission denied/], { perm: true }],
   ['unreadable-dir', 2, [/unreadable-dir/, /permission denied/], { perm: true }],
   ['vocab-lacks-bytes', 0, []],
 ];
@@ -134,19 +127,13 @@ for (const [name, expect, stderr, o] of modelCases) {
 // ----- datasets (rlhf sft) --------------------------------------------------------------------------
 const dataCases: [string, 0 | 2, RegExp[], { perm?: boolean; maxRssMb?: number; timeoutMs?: number }?][] = [
   ['empty.jsonl', 2, [/empty\.jsonl: /, /the file is empty/]],
-  ['header-only.csv', 2, [/header row but no data rows/]],
   ['bad.json', 2, [/bad\.json:2: /, /not valid JSON/]],
   ['csv-unterminated-quote.csv', 2, [/csv-unterminated-quote\.csv:2: /, /never closed/]],
-  ['tsv-wrong-columns.tsv', 2, [/tsv-wrong-columns\.tsv:3: /, /expected 2 columns/]],
-  ['wrong-type.jsonl', 2, [/wrong-type\.jsonl:2: /, /"text"/]],
   ['latin1.jsonl', 2, [/latin1\.jsonl:2: /, /not valid UTF-8/, /iconv/]],
-  ['unknown-extension.parquet', 2, [/\.parquet/, /\.jsonl, \.json, \.csv, \.tsv or \.txt/]],
   ['sparse-3gb.jsonl', 2, [/3\.0 GB/, /split/], { maxRssMb: 700 }],
-  ['a-directory.jsonl', 2, [/is a directory/]],
   ['unreadable.jsonl', 2, [/unreadable\.jsonl/, /permission denied/], { perm: true }],
   ['sft-crlf.csv', 0, []],
   ['sft-bom-crlf.tsv', 0, []],
-  ['sft-crlf.txt', 0, []],
   ['long-line.jsonl', 0, [], { maxRssMb: 1500, timeoutMs: 120_000 }],
 ];
 for (const [name, expect, stderr, o] of dataCases) {
@@ -167,25 +154,19 @@ for (const [name, expect, stderr, o] of dataCases) {
 // ----- prompts and sampling flags (rlhf generate) --------------------------------------------------------
 const gen = (extra: string[]): string[] => ['generate', '--model', c.good, '--max-new-tokens', '4', '--seed', '0', ...extra];
 add({ id: 'generate --prompts: bad JSON on line 2', group: 'prompts (generate)', argv: gen(['--prompts', P['prompts-bad-json.jsonl'] as string]), expect: 2, stderr: [/prompts-bad-json\.jsonl:2: /, /not valid JSON/] });
-add({ id: 'generate --prompts: no "prompt" on line 2', group: 'prompts (generate)', argv: gen(['--prompts', P['prompts-no-prompt.jsonl'] as string]), expect: 2, stderr: [/prompts-no-prompt\.jsonl:2: /, /"prompt"/] });
 add({ id: 'generate --prompts: line 2 longer than the model', group: 'prompts (generate)', argv: gen(['--prompts', P['prompts-too-long.jsonl'] as string]), expect: 2, stderr: [/prompts-too-long\.jsonl:2 is \d+ tokens/, /shorten it to 63 tokens/], stdout: /^$/ });
 add({ id: 'generate --prompt longer than the model', group: 'prompts (generate)', argv: gen(['--prompt', 'the movie was great and '.repeat(40)]), expect: 2, stderr: [/--prompt is \d+ tokens/, /n_positions/], stdout: /^$/ });
 add({ id: 'generate --max-new-tokens 1e9', group: 'prompts (generate)', argv: gen(['--prompt', 'the movie was', '--max-new-tokens', '1e9']), expect: 2, stderr: [/--max-new-tokens 1000000000/, /use --max-new-tokens \d+ or less/], stdout: /^$/ });
 add({ id: 'generate --prompts: not UTF-8 on line 2', group: 'prompts (generate)', argv: gen(['--prompts', P['prompts-latin1.jsonl'] as string]), expect: 2, stderr: [/prompts-latin1\.jsonl:2: /, /not valid UTF-8/] });
-add({ id: 'generate --prompts: empty file', group: 'prompts (generate)', argv: gen(['--prompts', P['prompts-empty.jsonl'] as string]), expect: 2, stderr: [/holds no prompts/] });
 add({ id: 'generate --prompts - (stdin)', group: 'prompts (generate)', argv: gen(['--prompts', '-', '--json']), stdin: `{"prompt": "the movie was"}\n\n{"prompt": "the plot was"}\n`, expect: 0, stdout: /^\{"text".*\n\{"text".*\n$/ });
-add({ id: 'generate --prompts with CRLF line ends', group: 'prompts (generate)', argv: gen(['--prompts', P['prompts-crlf.jsonl'] as string, '--json']), expect: 0, stdout: /^(\{"text".*\n){6}$/ });
 add({ id: 'generate --prompts /proc/self/status', group: 'prompts (generate)', argv: gen(['--prompts', '/proc/self/status']), expect: 2, stderr: [/status:1: /, /not valid JSON/] });
 add({ id: 'ppo --prompts not UTF-8', group: 'prompts (generate)', argv: ['ppo', ...(BASE_ARGS['ppo']?.(c.good, c.freshOut('ppo-latin1')) ?? []), '--prompts', P['prompts-latin1.jsonl'] as string], expect: 2, stderr: [/prompts-latin1\.jsonl:2: /, /UTF-8/] });
 
 // ----- --config YAML files and number flags -----------------------------------------------------------------
 const cfg = (file: string): string[] => gen(['--prompt', 'the movie was', '--config', file]);
 add({ id: '--config: missing file', group: 'configs and flags', argv: cfg(c.configs['missing.yaml'] as string), expect: 2, stderr: [/missing\.yaml does not exist/] });
-add({ id: '--config: invalid YAML', group: 'configs and flags', argv: cfg(c.configs['invalid.yaml'] as string), expect: 2, stderr: [/invalid\.yaml:\d+: not valid YAML/] });
 add({ id: '--config: unknown key', group: 'configs and flags', argv: cfg(c.configs['unknown-key.yaml'] as string), expect: 2, stderr: [/unknown-key\.yaml:2: unknown key 'max_new_tokenz'/, /did you mean 'maxNewTokens'/] });
-add({ id: '--config: wrong type', group: 'configs and flags', argv: cfg(c.configs['wrong-type.yaml'] as string), expect: 2, stderr: [/wrong-type\.yaml:1: temperature/, /expected number/] });
 add({ id: '--config: seed beyond 2^53', group: 'configs and flags', argv: cfg(c.configs['huge-seed.yaml'] as string), expect: 2, stderr: [/huge-seed\.yaml:1: seed 18446744073709551615/, /2\^53/] });
-add({ id: '--config: a list, not a mapping', group: 'configs and flags', argv: cfg(c.configs['a-list.yaml'] as string), expect: 2, stderr: [/a-list\.yaml: a config file must be a mapping/] });
 add({ id: '--seed beyond 2^53', group: 'configs and flags', argv: gen(['--prompt', 'x', '--seed', '9007199254740993']), expect: 2, stderr: [/--seed 9007199254740993 is larger than 9007199254740991/] });
 
 // ----- filesystems ------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 // Small, deterministic things the trainer tests share: a tiny GPT-2 directory with the GPT-2
 // tokenizer, and datasets written to a temp directory.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { manualSeed } from '../../src/torch/index.js';
-import { GPT2LMHeadModel, GPT2_DEFAULTS, savePretrained } from '../../src/models/index.js';
+import { manualSeed, noGrad, tidy } from '../../src/torch/index.js';
+import { GPT2LMHeadModel, GPT2_DEFAULTS, loadPretrained, savePretrained, type CausalLM } from '../../src/models/index.js';
 import { trainByteLevelBpe } from '../../src/tokenizers/index.js';
 
 export function tempDir(prefix = 'rlhf-trainers-'): string {
@@ -47,3 +48,22 @@ export function sentences(n: number): { text: string; label: number }[] {
 
 export const PROMPTS = NOUNS.map((n) => `the ${n} was`);
 export const POSITIVE_WORDS = POS;
+
+/**
+ * A LoRA run (--lora-r, default targets: c_attn on GPT-2) left a PEFT adapter directory in `out` —
+ * adapter_config.json naming `base`, adapter_model.safetensors, no whole model — and only the
+ * adapted weights of the returned model (the adapter merged in) differ from `base`'s.
+ */
+export async function assertLoraOut(out: string, trained: CausalLM, base: string, r: number): Promise<void> {
+  for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'tokenizer.json', 'rlhf_config.json']) assert.ok(existsSync(join(out, f)), `${f} in ${out}`);
+  for (const f of ['config.json', 'model.safetensors']) assert.ok(!existsSync(join(out, f)), `${f} must not be in an adapter directory`);
+  const cfg = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual([cfg.r, cfg.target_modules, cfg.task_type, cfg.base_model_name_or_path], [r, ['c_attn'], 'CAUSAL_LM', base]);
+  const orig = (await loadPretrained(base, { tokenizer: false })).model;
+  const before = new Map(orig.namedParameters());
+  for (const [name, p] of trained.namedParameters()) {
+    const moved = noGrad(() => tidy(() => p.sub(before.get(name) as typeof p).abs().max().item())) > 0;
+    assert.equal(moved, name.endsWith('.c_attn.weight'), `${name} ${moved ? 'moved' : 'did not move'}`);
+  }
+  orig.dispose();
+}

@@ -13,7 +13,7 @@ import { fieldsOf } from '../../src/config/schema-cli.js';
 import { ktoLoss, ktoConfig, kto, sft, weightAdvice } from '../../src/trainers/index.js';
 import { unpairPreferences, withKlCompletions, type KtoItem } from '../../src/trainers/kto/data.js';
 import { heldOutMetrics } from '../../src/trainers/kto/train.js';
-import { tempDir, tinyModel, writeJsonl, sentences, PROMPTS, POSITIVE_WORDS } from './fixtures.js';
+import { assertLoraOut, tempDir, tinyModel, writeJsonl, sentences, PROMPTS, POSITIVE_WORDS } from './fixtures.js';
 
 torch.setNumThreads(1);
 
@@ -151,6 +151,18 @@ describe('KTO trainer', () => {
     const r = await kto({ model: sftDir, data: writeJsonl(join(root, 'kto-rows.jsonl'), rows), out: join(root, 'kto-rows'), maxSteps: 6, lr: 2e-3, batchSize: 4, evalSplit: 0.2, saveEvery: 0 }, { onLog: (l) => lines.push(l) });
     assert.ok(lines.some((l) => /desirable.*undesirable examples.*outside \[1, 4\/3\]/.test(l)), lines.join('\n'));
     assert.ok(Number.isFinite(r.eval['eval/rewards/sign_accuracy']) && r.eval['eval/rewards/accuracies'] === undefined);
+    r.model.dispose();
+  });
+
+  test('LoRA (--lora-r 4): only the adapters train, the reference is the policy with its adapters off, OUT is a PEFT adapter', async () => {
+    const out = join(root, 'kto-lora');
+    const lines: string[] = [];
+    const r = await kto({ model: sftDir, data: pairsFile, out, loraR: 4, loraDropout: 0, maxSteps: 10, lr: 1e-2, batchSize: 8, evalSplit: 0, saveEvery: 0, logEvery: 1 }, { onLog: (l) => lines.push(l) });
+    assert.ok(lines.some((l) => /^lora: r 4, α 32 on 2 layers \(c_attn\)/.test(l)), lines.join('\n'));
+    const margins = r.history.map((x) => x['rewards/margins'] as number);
+    assert.ok(Math.abs(margins[0] as number) < 1e-6, `first margin ${margins[0]}: policy = reference at init (B = 0)`);
+    assert.ok((margins[margins.length - 1] as number) > 0.5, `margin ${margins[0]} → ${margins[margins.length - 1]}`);
+    await assertLoraOut(out, r.model, sftDir, 4);
     r.model.dispose();
   });
 

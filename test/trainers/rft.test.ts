@@ -1,13 +1,14 @@
 // Rejection-sampling fine-tuning (src/trainers/rft): the selection rule in closed form; "it learns"
 // (a programmatic reward — the number of letters 'e' — rises round after round on a tiny GPT-2);
 // a threshold nobody passes leaves the policy untouched; exact resume after an interrupted round;
-// and `rlhf rft` from the command line: --help from the schema, a round end to end, bad input.
+// with --lora-r only the adapters train and OUT is a PEFT adapter; and `rlhf rft` from the command line: --help from the schema, a round end to end, bad input.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setNumThreads } from '../../src/torch/index.js';
+import { noGrad, setNumThreads, tensor, tidy } from '../../src/torch/index.js';
+import { readSafetensorsHeader } from '../../src/torch/safetensors.js';
 import { loadPretrained } from '../../src/models/index.js';
 import { fieldsOf } from '../../src/config/schema-cli.js';
 import { rft, rftConfig, selectKept, readMetrics, TrainerError, type RFTConfigInput } from '../../src/trainers/index.js';
@@ -114,6 +115,47 @@ test('resume: an interrupted round is redone exactly — the same records and we
   for (const [k, t] of b.model.stateDict()) assert.deepEqual(t.toFlatArray(), wa.get(k)!.toFlatArray(), k);
   a.model.dispose();
   b.model.dispose();
+});
+
+test('LoRA: a round with --lora-r 4 trains only the adapters; checkpoints and OUT hold the adapter (PEFT), which loads back as the policy', async () => {
+  const out = join(root, 'lora');
+  const lines: string[] = [];
+  const r = await rft(base('lora', { rounds: 2, loraR: 4, loraAlpha: 8, loraDropout: 0 }), { rewardFn: countE, onLog: (l) => lines.push(l) });
+  assert.match(lines.join('\n'), /lora: r 4, α 8 on 2 layers \(c_attn\); trainable parameters 1,024 of [\d,]+ \(/);
+  assert.ok(r.history.every((h) => h['train/steps'] === 4 && Number.isFinite(h['train/loss'] as number)), JSON.stringify(r.history));
+  for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'tokenizer.json', 'rlhf_config.json']) assert.ok(existsSync(join(out, f)), f);
+  for (const f of ['config.json', 'model.safetensors']) assert.ok(!existsSync(join(out, f)), `${f} must not be in an adapter directory`);
+  const cfg = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual({ r: cfg.r, alpha: cfg.lora_alpha, targets: cfg.target_modules, task: cfg.task_type, base: cfg.base_model_name_or_path }, { r: 4, alpha: 8, targets: ['c_attn'], task: 'CAUSAL_LM', base: model });
+  const keys = [...(await readSafetensorsHeader(join(out, 'adapter_model.safetensors'))).tensors.keys()].sort();
+  assert.deepEqual(keys, [0, 1].flatMap((l) => ['A', 'B'].map((ab) => `base_model.model.transformer.h.${l}.attn.c_attn.lora_${ab}.weight`)));
+  assert.deepEqual(readdirSync(join(out, 'checkpoints/step-000002')).sort(), ['adapter.safetensors', 'rng.safetensors', 'trainer_state.json']);
+  // only the adapted weights moved (the returned policy has the adapter merged in), and OUT loads back as it
+  const { model: original } = await loadPretrained(model);
+  const before = new Map(original.namedParameters());
+  for (const [name, p] of r.model.namedParameters()) {
+    const moved = tidy(() => p.sub(before.get(name)!).abs().max().item()) > 0;
+    assert.equal(moved, /\.c_attn\.weight$/.test(name), `${name} ${moved ? 'moved' : 'did not move'}`);
+  }
+  const loaded = await loadPretrained(out);
+  const ids = [[5, 9, 30, 2, 44, 7]];
+  const logits = (m: typeof r.model): number[] => {
+    m.eval();
+    return tidy(() => noGrad(() => m.forward(tensor(ids, { dtype: 'int64' })).logits.toFlatArray()));
+  };
+  const a = logits(r.model);
+  const diff = logits(loaded.model).reduce((d, x, i) => Math.max(d, Math.abs(x - (a[i] as number))), 0);
+  assert.ok(diff < 1e-5, `OUT loaded vs trained: ${diff}`);
+  for (const m of [original, loaded.model, r.model]) m.dispose();
+  // resume from the adapter checkpoint of round 1: round 2 again, the same adapter
+  const cut = await rft(base('lora-resume', { rounds: 1, loraR: 4, loraAlpha: 8, loraDropout: 0 }), { rewardFn: countE });
+  cut.model.dispose();
+  rmSync(join(root, 'lora-resume', 'rlhf_config.json'));
+  const resumed = await rft(base('lora-resume', { rounds: 2, loraR: 4, loraAlpha: 8, loraDropout: 0, resume: true }), { rewardFn: countE });
+  assert.equal(resumed.history.length, 1);
+  assert.equal(resumed.history[0]!['train/loss'], r.history[1]!['train/loss']);
+  assert.deepEqual(readFileSync(join(root, 'lora-resume', 'adapter_model.safetensors')), readFileSync(join(out, 'adapter_model.safetensors')));
+  resumed.model.dispose();
 });
 
 test('bad input: no reward, n < 1 — named errors before any model loads', async () => {

@@ -61,7 +61,7 @@ const spec = {
   hconcat: [panel(0), panel(1)],
   spacing: 40,
   config: { legend: { orient: 'bottom', symbolType: 'square' } },
-} as VegaLiteSpec;
+} as unknown as VegaLiteSpec;
 const { png } = await renderChart(spec);
 writeFileSync(join(img, 'causal-mask.png'), png);
 console.log(`wrote ${join(img, 'causal-mask.png')} (${png.length} bytes)`);

@@ -2,14 +2,16 @@
 // fine-tunes a model makes the same four calls, and nothing else changes:
 //
 //   const lora = applyLoraFromConfig(model, cfg, say);        // after loading; null when --lora-r 0
-//   params: trainableParameters(model, lora)                  // what the optimizer gets
-//   models: lora ? { adapter: lora } : { model }              // runLoop / checkpoints: the adapter only
-//   const ref = adapterDisabledReference(model, lora)         // DPO, PPO, …: the reference policy is the
-//                                                             // same weights with the adapters off
+//   runLoop({ ...loopParts(model, lora), … })                 // models (checkpoints: the adapter only)
+//                                                             // and params (what the optimizer gets)
+//   const ref = adapterDisabledReference(model, lora)         // DPO, KTO, PPO, …: the reference policy is
+//                                                             // the same weights with the adapters off
 //   await saveTrainedModel(model, lora, out, tokenizer, cfg)  // the adapter in PEFT's format (+ OUT/merged)
 //
-// and frees the adapters on failure (`lora?.dispose()`). The reward model gets its score head
-// trained whole beside the adapters (PEFT's modules_to_save for SEQ_CLS).
+// and frees the adapters on failure (`lora?.dispose()`). A trainer that checkpoints more than the
+// policy (PPO's value model, the reward model's rating heads) builds models and params itself, with
+// `adapter: lora` in place of the model and trainableParameters(model, lora). The reward model gets
+// its score head trained whole beside the adapters (PEFT's modules_to_save for SEQ_CLS).
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tensor } from '../../torch/tensor.js';
@@ -72,6 +74,14 @@ export function applyLoraFromConfig(model: CausalLM | ScalarHeadModel, cfg: Lora
 /** What the optimizer gets: the adapters' parameters (and modules saved whole) with LoRA, else every parameter. */
 export function trainableParameters(model: Module, lora: LoraModel | null): Tensor[] {
   return lora ? lora.trainableParameters() : model.parameters();
+}
+
+/**
+ * What runLoop trains and checkpoints: with LoRA the adapters (checkpoint part `adapter`) and their
+ * parameters, else the whole model (part `model`) and every parameter. Spread into runLoop's spec.
+ */
+export function loopParts(model: Module, lora: LoraModel | null): { models: Record<string, Module>; params: Tensor[] } {
+  return lora ? { models: { adapter: lora }, params: lora.trainableParameters() } : { models: { model }, params: model.parameters() };
 }
 
 /**

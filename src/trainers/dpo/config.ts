@@ -7,7 +7,7 @@ export const dpoConfig = z.object({
   ...runFields(),
   ...dataFields({ maxLength: 256 }),
   ...optimFields({ lr: 1e-6, batchSize: 8, epochs: 1 }),
-  refModel: z.string().min(1).nullable().default(null).describe('reference model directory (default: a frozen copy of --model)'),
+  refModel: z.string().min(1).nullable().default(null).describe('reference model directory (default: a frozen copy of --model; with LoRA, --model with its adapters off)'),
   referenceFree: z.boolean().default(false).describe('no reference: log-ratios against a uniform reference (TRL reference_free)'),
   beta: z.number().positive().default(0.1).describe('β: strength of the implicit KL constraint (Rafailov et al. 2023 eq. 7); τ for IPO'),
   lossType: z.enum(['sigmoid', 'ipo']).default('sigmoid').describe('sigmoid: DPO (eq. 7); ipo: IPO (Azar et al. 2023 eq. 17), on length-averaged log-probs as TRL'),

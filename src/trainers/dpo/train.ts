@@ -14,7 +14,7 @@ import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import type { PreferenceExample } from '../../data/index.js';
 import { prepareOutDir, TrainerError } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
-import { adapterDisabledReference, applyLoraFromConfig, saveTrainedModel, trainableParameters } from '../common/lora.js';
+import { adapterDisabledReference, applyLoraFromConfig, loopParts, saveTrainedModel } from '../common/lora.js';
 import type { LoraModel } from '../../nn/lora.js';
 import { evaluateInBatches, frozenLogprobs, loadReference, pairLogprobs, pairRows, preferenceSplit } from '../common/preference.js';
 import { averageLogps } from '../common/sequence-logps.js';
@@ -95,7 +95,7 @@ export async function dpo(input: DPOConfigInput, hooks: TrainerHooks = {}): Prom
     };
 
     const loop = await runLoop({
-      cfg, out, label: 'dpo', trainSize: train.length, models: lora ? { adapter: lora } : { model }, params: trainableParameters(model, lora), dropout: false,
+      cfg, out, label: 'dpo', trainSize: train.length, ...loopParts(model, lora), dropout: false,
       progressStream: hooks.progressStream,
       loss: (idx) => lossOf(train, refTrain, idx),
       // 5. implicit-reward accuracy and margins on the held-out pairs (at --eval-every and at the end)

@@ -120,13 +120,13 @@ export async function grpo(input: GRPOConfigInput, opts: OnlineTrainerOptions = 
               const newLp = r.logprobs; // (b, R)
               const oldLp = ro.logprobs ? pick(ro.logprobs) : newLp.detach(); // μ = 1, one step: π_old = π_θ
               const refLp = ro.refLogprobs ? pick(ro.refLogprobs) : null;
-              const out = grpoLoss(newLp, oldLp, refLp, pick(adv.advantages), lm, {
+              const l = grpoLoss(newLp, oldLp, refLp, pick(adv.advantages), lm, {
                 epsilon: cfg.epsilon, epsilonHigh: cfg.epsilonHigh, beta: cfg.beta, lossType: cfg.lossType, maxCompletionLength: cfg.maxCompletionLength, stepTokens,
               });
               // dapo's value is already this micro-batch's share of the step; the others are means over micro-batches
-              const share = cfg.lossType === 'dapo' ? out.loss : out.loss.div(cfg.gradAccum);
+              const share = cfg.lossType === 'dapo' ? l.loss : l.loss.div(cfg.gradAccum);
               share.backward();
-              return readStats({ loss: share, ...out.stats, entropy: maskedMean(r.entropy as Tensor, lm) }); // one host copy
+              return readStats({ loss: share, ...l.stats, entropy: maskedMean(r.entropy as Tensor, lm) }); // one host copy
             });
             stepLoss += stats.loss as number;
             for (const [key, v] of Object.entries(stats)) if (key !== 'loss') sums[key] = (sums[key] ?? 0) + v;

@@ -1,6 +1,7 @@
 // KTO, top to bottom:
-//   1. the policy from --model; the reference: --ref-model (the frozen SFT model), or a frozen copy
-//      of the policy; dropout off (TRL's disable_dropout)
+//   1. the policy from --model (with LoRA adapters when --lora-r is set); the reference: --ref-model
+//      (the frozen SFT model), or a frozen copy of the policy — with LoRA, the policy with its
+//      adapters off (no copy); dropout off (TRL's disable_dropout)
 //   2. examples (kto/data.ts): KTO rows (prompt, completion, label) or preference pairs split into
 //      a desirable and an undesirable example; shuffled once, cut into fixed batches, and within
 //      each batch every prompt gets another example's completion (the KL completion, for z0)
@@ -16,8 +17,10 @@ import { manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
 import type { CausalLM } from '../../models/types.js';
 import { loadPretrained } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
-import { prepareOutDir, saveFinalModel, TrainerError, maybeAutocast } from '../common/setup.js';
+import { prepareOutDir, TrainerError, maybeAutocast } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
+import { adapterDisabledReference, applyLoraFromConfig, loopParts, saveTrainedModel } from '../common/lora.js';
+import type { LoraModel } from '../../nn/lora.js';
 import { frozenLogprobs, loadReference, responseSequenceLogprobs, type ResponseRow } from '../common/preference.js';
 import type { TrainerHooks } from '../sft/train.js';
 import { ktoSplit, type KtoItem } from './data.js';
@@ -67,9 +70,11 @@ export async function kto(input: KTOConfigInput, hooks: TrainerHooks = {}): Prom
 
   // 1. policy (and, below, the reference)
   const { model, tokenizer } = await loadPretrained(cfg.model);
+  let lora: LoraModel | null = null;
   try {
     if (!tokenizer) throw new TrainerError(`${cfg.model} has no tokenizer files; KTO needs one to read text.`);
     model.eval();
+    lora = applyLoraFromConfig(model, cfg, say);
     const pad = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
     const maxLength = Math.min(cfg.maxLength, model.config.n_positions);
 
@@ -82,7 +87,8 @@ export async function kto(input: KTOConfigInput, hooks: TrainerHooks = {}): Prom
     if (advice) say(advice);
 
     // 3. reference log-probs, once
-    const ref = await loadReference(cfg.refModel, model);
+    // with LoRA (and no --ref-model) the reference is the policy with its adapters off: no copy
+    const ref = lora && !cfg.refModel ? adapterDisabledReference(model, lora) : await loadReference(cfg.refModel, model);
     let refTrain: RefLogps, refHeld: RefLogps;
     try {
       const of = (xs: KtoItem[]): RefLogps => {
@@ -136,15 +142,16 @@ export async function kto(input: KTOConfigInput, hooks: TrainerHooks = {}): Prom
     };
 
     const loop = await runLoop({
-      cfg, out, label: 'kto', trainSize: train.length, models: { model }, params: model.parameters(), dropout: false, sequential: true,
+      cfg, out, label: 'kto', trainSize: train.length, ...loopParts(model, lora), dropout: false, sequential: true,
       progressStream: hooks.progressStream,
       loss: (idx) => lossOf(train, refTrain, idx),
       evaluate: held.length ? evaluate : undefined,
     });
 
-    await saveFinalModel(model, out, tokenizer, cfg);
+    await saveTrainedModel(model, lora, out, tokenizer, cfg);
     return { model, tokenizer, history: loop.history, eval: loop.eval, config: cfg };
   } catch (err) {
+    lora?.dispose();
     model.dispose();
     throw err;
   }

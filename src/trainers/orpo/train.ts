@@ -10,8 +10,10 @@ import type { CausalLM } from '../../models/types.js';
 import { loadPretrained } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import type { PreferenceExample } from '../../data/index.js';
-import { prepareOutDir, saveFinalModel, TrainerError } from '../common/setup.js';
+import { prepareOutDir, TrainerError } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
+import { applyLoraFromConfig, loopParts, saveTrainedModel } from '../common/lora.js';
+import type { LoraModel } from '../../nn/lora.js';
 import { evaluateInBatches, pairLogprobs, preferenceSplit } from '../common/preference.js';
 import type { TrainerHooks } from '../sft/train.js';
 import { orpoLoss } from './loss.js';
@@ -31,11 +33,13 @@ export async function orpo(input: ORPOConfigInput, hooks: TrainerHooks = {}): Pr
   const out = await prepareOutDir(cfg.out, cfg.resume);
   manualSeed(cfg.seed);
 
-  // 1. policy
+  // 1. policy (and LoRA adapters, when --lora-r is set)
   const { model, tokenizer } = await loadPretrained(cfg.model);
+  let lora: LoraModel | null = null;
   try {
     if (!tokenizer) throw new TrainerError(`${cfg.model} has no tokenizer files; ORPO needs one to read text.`);
     model.eval();
+    lora = applyLoraFromConfig(model, cfg, say);
     const pad = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
     const maxLength = Math.min(cfg.maxLength, model.config.n_positions);
 
@@ -51,16 +55,18 @@ export async function orpo(input: ORPOConfigInput, hooks: TrainerHooks = {}): Pr
       return orpoLoss(f(pi.chosen), f(pi.rejected), cfg.beta);
     };
     const loop = await runLoop({
-      cfg, out, label: 'orpo', trainSize: train.length, models: { model }, params: model.parameters(), dropout: false,
+      cfg, out, label: 'orpo', trainSize: train.length, ...loopParts(model, lora), dropout: false,
       progressStream: hooks.progressStream,
       loss: (idx) => lossOf(train, idx),
       // 4. held-out NLL, odds ratios, reward accuracy and margins (at --eval-every and at the end)
       evaluate: held.length ? () => evaluateInBatches(held.length, cfg.batchSize, cfg.dtype, (idx) => lossOf(held, idx)) : undefined,
     });
 
-    await saveFinalModel(model, out, tokenizer, cfg);
+    // with LoRA: the adapter, then merged into the model returned
+    await saveTrainedModel(model, lora, out, tokenizer, cfg);
     return { model, tokenizer, history: loop.history, eval: loop.eval, config: cfg };
   } catch (err) {
+    lora?.dispose();
     model.dispose();
     throw err;
   }

@@ -3,7 +3,7 @@
 // (Gulcehre et al. 2023; Singh et al. 2023): rounds of "sample n per prompt, keep the best under a
 // reward, fine-tune on what was kept". Each field says where it comes from.
 import { z } from 'zod';
-import { optimFields, runFields } from '../common/config.js';
+import { LORA_HELP_KEYS, loraFields, optimFields, runFields } from '../common/config.js';
 import { promptFields, rewardFields } from '../common/online-config.js';
 
 const { logEvery: _logEvery, ...run } = runFields();
@@ -32,6 +32,8 @@ export const rftConfig = z.object({
   ...optim,
   epochs: optim.epochs.describe("passes over each round's kept pairs"),
   maxSteps: optim.maxSteps.describe('optimizer steps per round (0: run --epochs over the kept pairs)'),
+  // LoRA: the adapters are put on once and keep training round after round (each round a fresh AdamW over them)
+  ...loraFields(),
 });
 
 export type RFTConfig = z.infer<typeof rftConfig>;
@@ -45,4 +47,5 @@ export const RFT_HELP_GROUPS = {
   Rounds: ['rounds', 'bestOf', 'minReward', 'topFraction'],
   Sampling: ['maxNewTokens', 'temperature', 'topK', 'topP', 'rolloutDtype', 'sampleBatchSize'],
   'Fine-tuning (each round)': ['epochs', 'maxSteps', 'batchSize', 'gradAccum', 'lr', 'weightDecay', 'adamBetas', 'schedule', 'warmupSteps', 'maxGradNorm'],
+  LoRA: LORA_HELP_KEYS,
 } as const;

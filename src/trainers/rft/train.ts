@@ -8,7 +8,9 @@
 //   4. fine-tune on the kept (prompt, completion) pairs with the SFT step (sft/train.ts: completion-only
 //      cross-entropy) — a fresh AdamW and schedule each round, as RAFT's and ReST's implementations do
 //   5. log the round (mean reward of all samples, of the kept ones, how many were kept), checkpoint
-// and save the final model.
+// and save the final model. With --lora-r the adapters go on once, after loading, and keep training
+// across rounds (only they: each round's AdamW gets the adapters' parameters); sampling runs the
+// policy with its adapters on, checkpoints hold the adapter, and OUT the adapter in PEFT's format.
 //
 // OUT holds the final model, metrics.jsonl (one line per round, step = round), checkpoints/ (one per
 // round: --resume redoes an interrupted round exactly, its sampling and data order being seeded by
@@ -28,7 +30,10 @@ import type { RewardFn } from '../common/reward-fn.js';
 import { loadLatestCheckpoint, saveCheckpoint, type CheckpointParts } from '../common/checkpoint.js';
 import { MetricsLogger } from '../common/metrics-log.js';
 import { runLoop } from '../common/loop.js';
-import { prepareOutDir, saveFinalModel, TrainerError } from '../common/setup.js';
+import { prepareOutDir, TrainerError } from '../common/setup.js';
+import { applyLoraFromConfig, saveTrainedModel, trainableParameters } from '../common/lora.js';
+import type { LoraModel } from '../../nn/lora.js';
+import type { Module } from '../../nn/module.js';
 import { sftBatchLoss } from '../sft/train.js';
 import { selectKept } from './select.js';
 import { rftConfig, type RFTConfig, type RFTConfigInput } from './config.js';
@@ -80,12 +85,14 @@ export async function rft(input: RFTConfigInput, opts: RFTOptions = {}): Promise
   if (!cfg.resume) await rm(join(out, 'rounds'), { recursive: true, force: true }); // an earlier run's rounds
   manualSeed(cfg.seed);
 
-  // 0. policy, reward, prompts
-  const { model: policy, tokenizer: tok } = await loadPretrained(cfg.model);
+  // 0. policy (and LoRA adapters, when --lora-r is set), reward, prompts
+  const { model: policy, tokenizer: tok } = await loadPretrained(cfg.model, cfg.revision === undefined ? {} : { revision: cfg.revision });
   let scorer: Scorer | null = null;
+  let lora: LoraModel | null = null;
   try {
     if (!tok) throw new TrainerError(`${cfg.model} has no tokenizer files (tokenizer.json or vocab.json + merges.txt); rejection sampling needs them to decode and score responses.`);
     const tokenizer = tok;
+    lora = applyLoraFromConfig(policy, cfg, say);
     scorer = await createScorer({ rewardModel: cfg.rewardModel, rewardFn: [...(cfg.rewardFn ?? []), ...codeFns], rewardWeights: cfg.rewardWeights, tokenizer, batchSize: cfg.sampleBatchSize });
     const reward = scorer;
     const prompts = readPrompts(cfg.prompts, { columns: cfg.columns, skipInvalid: cfg.skipInvalid, tokenizer });
@@ -97,7 +104,8 @@ export async function rft(input: RFTConfigInput, opts: RFTOptions = {}): Promise
     const pad = tokenizer.padTokenId ?? eos ?? 0;
 
     // Resume: the policy after the last checkpointed round (and the RNG); its metrics lines are kept, later ones dropped.
-    const parts: CheckpointParts = { models: { policy }, optimizers: {}, schedules: {} };
+    const models: Record<string, Module> = lora ? { adapter: lora } : { policy }; // with LoRA a checkpoint holds the adapter, not the frozen base
+    const parts: CheckpointParts = { models, optimizers: {}, schedules: {} };
     const logger = new MetricsLogger(out);
     let first = 0;
     try {
@@ -157,7 +165,7 @@ export async function rft(input: RFTConfigInput, opts: RFTOptions = {}): Promise
           const loop = await runLoop({
             cfg: { ...cfg, seed: mixSeed(cfg.seed, r), logEvery: 1, saveEvery: 0, resume: false, evalEvery: 0 },
             out: roundDir, label: `rft round ${r}/${cfg.rounds}: training`, trainSize: examples.length,
-            models: { policy }, params: policy.parameters(), dropout: true, progressStream: opts.progressStream,
+            models, params: trainableParameters(policy, lora), dropout: true, progressStream: opts.progressStream,
             loss: (idx) => sftBatchLoss(policy, idx.map((i) => examples[i] as SftExample), pad),
           });
           losses = loop.history.map((h) => h.loss as number);
@@ -196,12 +204,13 @@ export async function rft(input: RFTConfigInput, opts: RFTOptions = {}): Promise
           await saveCheckpoint(out, { step: r, epoch: r, batchInEpoch: 0, extra: { round: r } }, parts, { keep: cfg.keepCheckpoints, config: cfg });
         }
       }
-      await saveFinalModel(policy, out, tokenizer, cfg); // rlhf_config.json, written last, marks the run finished
+      await saveTrainedModel(policy, lora, out, tokenizer, cfg); // with LoRA: the adapter, then merged into the policy returned; rlhf_config.json, written last, marks the run finished
       return { model: policy, tokenizer, history, config: cfg };
     } finally {
       logger.close();
     }
   } catch (err) {
+    lora?.dispose();
     policy.dispose();
     throw err;
   } finally {

@@ -12,7 +12,7 @@ import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { SFT_FORMATS, collateSft, packSequences, readDataset, tokenizeSft, type SftExample } from '../../data/index.js';
 import { prepareOutDir, trainAndHeldOut, TrainerError } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
-import { applyLoraFromConfig, saveTrainedModel, trainableParameters } from '../common/lora.js';
+import { applyLoraFromConfig, loopParts, saveTrainedModel } from '../common/lora.js';
 import type { LoraModel } from '../../nn/lora.js';
 import { causalLmLoss } from './loss.js';
 import { sftConfig, type SFTConfig, type SFTConfigInput } from './config.js';
@@ -94,7 +94,7 @@ export async function sft(input: SFTConfigInput, hooks: TrainerHooks = {}): Prom
 
     // 3. train
     const loop = await runLoop({
-      cfg, out, label: 'sft', trainSize: trainSet.length, models: lora ? { adapter: lora } : { model }, params: trainableParameters(model, lora), dropout: true,
+      cfg, out, label: 'sft', trainSize: trainSet.length, ...loopParts(model, lora), dropout: true,
       progressStream: hooks.progressStream,
       loss: (rows) => sftBatchLoss(model, rows.map((i) => trainSet[i] as SftExample), pad),
       evaluate: held.length ? () => evaluateLm(model, held, pad, cfg.batchSize, cfg.dtype) : undefined,

@@ -4,7 +4,7 @@
 // beta 2.0, gamma_beta_ratio 0.25 → γ = 0.5, sft_weight 0), not CPOConfig's beta 0.1, which is
 // CPO's and far too weak for length-averaged log-probs; γ = 0.5 is also CPOConfig's simpo_gamma.
 import { z } from 'zod';
-import { dataFields, optimFields, preferenceFields, runFields } from '../common/config.js';
+import { dataFields, LORA_HELP_KEYS, loraFields, optimFields, preferenceFields, runFields } from '../common/config.js';
 
 export const simpoConfig = z.object({
   ...runFields(),
@@ -14,6 +14,7 @@ export const simpoConfig = z.object({
   simpoGamma: z.number().min(0).default(0.5).describe('γ: target reward margin (eq. 5; SimPO repo γ/β = 0.25 with β = 2; TRL simpo_gamma)'),
   cpoAlpha: z.number().min(0).default(0).describe('α: weight of an NLL term on the chosen response (L_NLL of CPO, Xu et al. 2024; TRL cpo_alpha; 0 is pure SimPO)'),
   ...preferenceFields(),
+  ...loraFields(),
 });
 
 export type SimPOConfig = z.infer<typeof simpoConfig>;
@@ -24,4 +25,5 @@ export const SIMPO_HELP_GROUPS = {
   Data: ['data', 'columns', 'evalSplit', 'evalData', 'skipInvalid', 'maxLength', 'maxPromptLength'],
   SimPO: ['beta', 'simpoGamma', 'cpoAlpha'],
   Optimization: ['epochs', 'maxSteps', 'batchSize', 'gradAccum', 'lr', 'weightDecay', 'adamBetas', 'schedule', 'warmupSteps', 'maxGradNorm'],
+  LoRA: LORA_HELP_KEYS,
 } as const;
