@@ -1,6 +1,6 @@
 import type { Command } from './command.js';
 import { isUserError, OutputClosedError, UsageError } from './command.js';
-import { removeEmptyCreatedDirs } from '../util/dirs.js';
+import { createdDirsMark, removeEmptyCreatedDirs } from '../util/dirs.js';
 // Each subcommand lives in its own file; add new ones to this list.
 import { benchModels } from './bench-models.js';
 import { demo } from './demo.js';
@@ -87,12 +87,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(help.endsWith('\n') ? help : help + '\n');
     return 0;
   }
+  const mark = createdDirsMark();
   try {
     const code = await cmd.run(rest);
-    if (code !== 0) removeEmptyCreatedDirs();
+    if (code !== 0) removeEmptyCreatedDirs(mark);
     return code;
   } catch (err) {
-    removeEmptyCreatedDirs(); // an --out this run created and never wrote into goes too
+    removeEmptyCreatedDirs(mark); // an --out this run created and never wrote into goes too
     if (err instanceof OutputClosedError) return 0;
     // The error rule (command.ts): a named Error subclass is the user's to fix, one line and exit
     // code 2; anything else is a bug and propagates, so Node prints its stack.
@@ -109,9 +110,16 @@ export async function main(argv: string[]): Promise<number> {
  * quietly with exit code 0 — what the reader asked for — instead of an EPIPE stack trace. Another
  * write error (a full disk behind `> file`) is one line and exit code 2.
  */
+let commandName = '';
+let pipesWatched = false;
+
 function quietOnClosedPipe(name: string): void {
+  commandName = name;
+  if (pipesWatched) return; // main() may run more than once in a process (tests)
+  pipesWatched = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
+      const name = commandName;
       removeEmptyCreatedDirs();
       if (err.code === 'EPIPE') process.exit(0);
       if (stream !== process.stderr) process.stderr.write(`rlhf${name ? ` ${name}` : ''}: cannot write the output: ${err.message}\n`);

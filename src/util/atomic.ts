@@ -13,7 +13,7 @@
  * followed.
  */
 import { open, rename, unlink, readdir } from 'node:fs/promises';
-import { openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync } from 'node:fs';
+import { openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync, rmSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -204,7 +204,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 function onSignal(signal: NodeJS.Signals): void {
   for (const temp of inFlight) {
     try {
-      unlinkSync(temp);
+      rmSync(temp, { recursive: true, force: true });
     } catch {
       // not created yet, or already renamed
     }
@@ -212,6 +212,15 @@ function onSignal(signal: NodeJS.Signals): void {
   inFlight.clear();
   for (const s of SIGNALS) process.off(s, onSignal);
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+/**
+ * Removes `path` — a temporary file or directory being filled, to be renamed into place — when
+ * SIGINT, SIGTERM or SIGHUP arrives before the returned function is called (see above).
+ */
+export function removeOnSignal(path: string): () => void {
+  trackTemp(path);
+  return () => untrackTemp(path);
 }
 
 function trackTemp(temp: string): void {

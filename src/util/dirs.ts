@@ -21,7 +21,8 @@ export class OutputDirError extends Error {
   override name = 'OutputDirError';
 }
 
-const created = new Set<string>();
+// The topmost directory each makeDirs call created, in order; entries become null once handled.
+const created: (string | null)[] = [];
 
 function errno(err: unknown): string {
   return (err as NodeJS.ErrnoException | null)?.code ?? 'EUNKNOWN';
@@ -94,7 +95,7 @@ export function makeDirs(dir: string, label?: string): string | null {
     }
   }
   const top = missing[0] ?? null;
-  if (top !== null) created.add(top);
+  if (top !== null) created.push(top);
   return top;
 }
 
@@ -114,14 +115,21 @@ function removeEmptyTree(dir: string): void {
   rmdirSync(dir);
 }
 
+/** A point in time for removeEmptyCreatedDirs(since): directories made after it. */
+export function createdDirsMark(): number {
+  return created.length;
+}
+
 /**
- * Removes the directories makeDirs created in this process that still hold no file (the CLI calls
- * this when a command fails). Returns the directories removed.
+ * Removes the directories makeDirs created in this process (after `since`, a createdDirsMark())
+ * that still hold no file — the CLI calls this when a command fails. Returns those removed.
  */
-export function removeEmptyCreatedDirs(): string[] {
+export function removeEmptyCreatedDirs(since = 0): string[] {
   const removed: string[] = [];
-  for (const d of [...created].reverse()) {
-    created.delete(d);
+  for (let i = created.length - 1; i >= since; i--) {
+    const d = created[i];
+    if (d === null || d === undefined) continue;
+    created[i] = null;
     try {
       if (statSync(d, { throwIfNoEntry: false })?.isDirectory() && holdsNoFile(d)) {
         removeEmptyTree(d);

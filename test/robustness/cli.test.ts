@@ -13,6 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { commands } from '../../src/cli/index.js';
@@ -191,12 +192,13 @@ test(`robustness: ${cases.length} command lines against the corpus`, { timeout: 
     assert.ok(!ids.has(x.id), `duplicate case id ${x.id}`);
     ids.add(x.id);
   }
-  const limit = Math.max(2, Math.min(4, availableParallelism()));
+  const limit = Number(process.env.RLHF_ROBUSTNESS_JOBS) || Math.max(3, Math.min(6, availableParallelism() + 1)); // +1: a child is often waiting on its disk
   const t0 = performance.now();
   const results = await pool(cases, limit, async (x, i) => {
     if (x.skip) return { x, problems: [] as string[], outcome: 'skipped' as const, ms: 0 };
     const r = await runCli(x, join(c.root, 'out', `rss-${i}`));
     const problems = judge(x, r);
+    if (process.env.RLHF_ROBUSTNESS_LOG) appendFileSync(process.env.RLHF_ROBUSTNESS_LOG, `## ${x.id} — exit ${r.code ?? r.signal}, ${(r.ms / 1000).toFixed(1)} s, ${r.rssMb?.toFixed(0) ?? '?'} MB\n${r.stderr}\n`);
     if (problems.length) problems.push(`stderr: ${r.stderr.trim().slice(0, 600) || '(empty)'}`);
     return { x, problems, outcome: problems.length ? ('failed' as const) : ('passed' as const), ms: r.ms };
   });

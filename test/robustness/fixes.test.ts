@@ -131,6 +131,15 @@ process.stdout.write(JSON.stringify({ openblas: process.env.OPENBLAS_NUM_THREADS
   assert.equal(own.openblas, '2');
 });
 
+test('Ctrl-C during an atomic write: the process dies by the signal and leaves neither the target nor its temp file', () => {
+  const dir = join(c.root, 'out', 'interrupted-write');
+  makeDirs(dir);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/robustness/fixtures/interrupted-write.ts', join(dir, 'model.safetensors')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.signal, 'SIGINT', `ended by ${r.signal ?? `exit code ${r.status}`}: ${r.stderr}`);
+  assert.equal(r.stdout, '');
+  assert.deepEqual(readdirSync(dir), [], 'no partial file');
+});
+
 test('output directories: /proc, a file in the way and a missing parent say why; a failed command takes back what it created', () => {
   assert.throws(() => makeDirs('/proc/rlhf-x/y', '--out'), (e: unknown) => e instanceof OutputDirError && /cannot create --out \/proc\/rlhf-x\/y: \/proc does not allow new directories \(a special filesystem/.test(e.message));
   assert.throws(() => makeDirs(join(c.models['a-file'] as string, 'sub'), '--out'), (e: unknown) => e instanceof OutputDirError && /a-file\.bin is a file, not a directory/.test(e.message));

@@ -132,7 +132,7 @@ function tempFilesUnder(dir: string, depth = 0): string[] {
   const out: string[] = [];
   for (const n of names) {
     const p = join(dir, n);
-    if (/\.tmp-\d+-[0-9a-f]{12}$/.test(n)) out.push(p);
+    if (/\.tmp-\d+-[0-9a-f]{12}$/.test(n) || /^\.tmp-step-\d+-\d+$/.test(n)) out.push(p); // atomic writes, checkpoint saves
     else if (statSync(p, { throwIfNoEntry: false })?.isDirectory()) out.push(...tempFilesUnder(p, depth + 1));
   }
   return out;
@@ -147,6 +147,7 @@ export function judge(c: CliCase, r: CliRun): string[] {
     if (!(r.signal === 'SIGINT' || r.code === 130)) problems.push(`expected to end by SIGINT, got code ${r.code} signal ${r.signal}`);
   } else if (r.code !== c.expect) problems.push(`exit code ${r.code}${r.signal ? ` (signal ${r.signal})` : ''}, expected ${c.expect}`);
   if (hasStackTrace(r.stderr)) problems.push('stderr holds a stack trace');
+  if (r.stderr.includes('RLHF_UNDISPOSED_TENSORS')) problems.push('the command dropped tensors without dispose() or tidy() (RLHF_UNDISPOSED_TENSORS)');
   if (c.expect === 2) {
     const lines = r.stderr.split('\n').filter((l) => l.startsWith(`rlhf ${cmd}: `));
     if (lines.length !== 1) problems.push(`expected one 'rlhf ${cmd}: …' error line, found ${lines.length}`);

@@ -11,7 +11,7 @@ import { assertClose, gradcheck, randDouble } from '../engine/helpers.js';
 import { readStats } from '../../src/trainers/common/masked.js';
 import { fieldsOf } from '../../src/config/schema-cli.js';
 import { log1mexp, orpo, orpoConfig, orpoLoss, sft } from '../../src/trainers/index.js';
-import { tempDir, tinyModel, writeJsonl, sentences, PROMPTS, POSITIVE_WORDS } from './fixtures.js';
+import { assertLoraOut, tempDir, tinyModel, writeJsonl, sentences, PROMPTS, POSITIVE_WORDS } from './fixtures.js';
 
 torch.setNumThreads(1);
 
@@ -87,6 +87,17 @@ describe('ORPO trainer', () => {
     assert.equal(r.eval['eval/rewards/accuracies'], 1);
     assert.ok(Number.isFinite(r.eval['eval/nll_loss']));
     assert.ok(readFileSync(join(root, 'orpo', 'metrics.jsonl'), 'utf8').includes('log_odds_ratio'));
+    r.model.dispose();
+  });
+
+  test('LoRA (--lora-r 4): only the adapters train, the loss falls and the odds ratio rises, OUT is a PEFT adapter', async () => {
+    const out = join(root, 'orpo-lora');
+    const r = await orpo({ model: sftDir, data: pairsFile, out, loraR: 4, maxSteps: 20, lr: 1e-2, batchSize: 8, evalSplit: 0, saveEvery: 0, logEvery: 1, beta: 0.5 });
+    const h = r.history;
+    const mean = (key: string): number => h.slice(-5).reduce((a, x) => a + (x[key] as number), 0) / 5;
+    assert.ok(mean('loss') < (h[0]?.loss as number) - 0.04, `loss ${h[0]?.loss} → ${mean('loss')} (last 5 steps)`);
+    assert.ok(mean('log_odds_chosen') > (h[0]?.log_odds_chosen as number) + 0.1, `log odds ${h[0]?.log_odds_chosen} → ${mean('log_odds_chosen')} (last 5 steps)`);
+    await assertLoraOut(out, r.model, sftDir, 4);
     r.model.dispose();
   });
 

@@ -11,7 +11,7 @@ import { assertClose, gradcheck, randDouble } from '../engine/helpers.js';
 import { readStats } from '../../src/trainers/common/masked.js';
 import { fieldsOf } from '../../src/config/schema-cli.js';
 import { dpoSigmoidLoss, simpo, simpoConfig, simpoLoss, sft } from '../../src/trainers/index.js';
-import { tempDir, tinyModel, writeJsonl, sentences, PROMPTS, POSITIVE_WORDS } from './fixtures.js';
+import { assertLoraOut, tempDir, tinyModel, writeJsonl, sentences, PROMPTS, POSITIVE_WORDS } from './fixtures.js';
 
 torch.setNumThreads(1);
 
@@ -86,6 +86,16 @@ describe('SimPO trainer', () => {
     assert.ok((last.loss as number) < (first.loss as number) / 4, `loss ${first.loss} → ${last.loss}`);
     assert.equal(r.eval['eval/rewards/accuracies'], 1);
     assert.ok((r.eval['eval/rewards/margins'] as number) > 0.5, `held-out margin ${r.eval['eval/rewards/margins']} vs γ = 0.5`);
+    r.model.dispose();
+  });
+
+  test('LoRA (--lora-r 4): only the adapters train, the margin rises and the loss falls, OUT is a PEFT adapter', async () => {
+    const out = join(root, 'simpo-lora');
+    const r = await simpo({ model: sftDir, data: pairsFile, out, loraR: 4, maxSteps: 20, lr: 1e-2, batchSize: 8, evalSplit: 0, saveEvery: 0, logEvery: 1 });
+    const first = r.history[0] as Record<string, number>, last = r.history[r.history.length - 1] as Record<string, number>;
+    assert.ok((last['rewards/margins'] as number) > (first['rewards/margins'] as number) + 0.5, `margin ${first['rewards/margins']} → ${last['rewards/margins']}`);
+    assert.ok((last.loss as number) < (first.loss as number) / 2, `loss ${first.loss} → ${last.loss}`);
+    await assertLoraOut(out, r.model, sftDir, 4);
     r.model.dispose();
   });
 

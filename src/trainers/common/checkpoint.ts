@@ -16,7 +16,7 @@ import type { Tensor } from '../../torch/tensor.js';
 import type { Module } from '../../nn/module.js';
 import { getRngState, setRngState } from '../../torch/index.js';
 import { loadStateDictFile, saveStateDict } from '../../nn/state-dict.js';
-import { atomicWriteJson } from '../../util/atomic.js';
+import { atomicWriteJson, removeOnSignal } from '../../util/atomic.js';
 
 /** A checkpoint that cannot be used; the message says which file and what to do. */
 export class CheckpointCorruptError extends Error {
@@ -65,28 +65,33 @@ export async function saveCheckpoint(out: string, state: TrainerState, parts: Ch
   const tmp = join(root, `.tmp-${stepDir(state.step)}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp);
-  const files: Record<string, number> = {};
-  const put = async (name: string, sd: Map<string, Tensor>): Promise<void> => {
-    await saveStateDict(join(tmp, name), sd);
-    files[name] = (await stat(join(tmp, name))).size;
-  };
-  for (const [name, m] of Object.entries(parts.models)) await put(`${name}.safetensors`, m.stateDict());
-  const optimizerMeta: Record<string, unknown> = {};
-  for (const [name, o] of Object.entries(parts.optimizers)) {
-    const sd = o.stateDict();
-    await put(`optimizer-${name}.safetensors`, sd.tensors);
-    optimizerMeta[name] = sd.meta;
-  }
-  const rng = getRngState();
+  const saved = removeOnSignal(tmp); // Ctrl-C during the save leaves no half checkpoint behind
   try {
-    await put('rng.safetensors', new Map([['cpu', rng]]));
+    const files: Record<string, number> = {};
+    const put = async (name: string, sd: Map<string, Tensor>): Promise<void> => {
+      await saveStateDict(join(tmp, name), sd);
+      files[name] = (await stat(join(tmp, name))).size;
+    };
+    for (const [name, m] of Object.entries(parts.models)) await put(`${name}.safetensors`, m.stateDict());
+    const optimizerMeta: Record<string, unknown> = {};
+    for (const [name, o] of Object.entries(parts.optimizers)) {
+      const sd = o.stateDict();
+      await put(`optimizer-${name}.safetensors`, sd.tensors);
+      optimizerMeta[name] = sd.meta;
+    }
+    const rng = getRngState();
+    try {
+      await put('rng.safetensors', new Map([['cpu', rng]]));
+    } finally {
+      rng.dispose();
+    }
+    const schedules = Object.fromEntries(Object.entries(parts.schedules).map(([k, s]) => [k, s.stateDict()]));
+    await atomicWriteJson(join(tmp, STATE_FILE), { format: 'rlhf-checkpoint-1', ...state, optimizers: optimizerMeta, schedules, files, config: opts.config ?? null });
+    await rm(final, { recursive: true, force: true });
+    await rename(tmp, final);
   } finally {
-    rng.dispose();
+    saved();
   }
-  const schedules = Object.fromEntries(Object.entries(parts.schedules).map(([k, s]) => [k, s.stateDict()]));
-  await atomicWriteJson(join(tmp, STATE_FILE), { format: 'rlhf-checkpoint-1', ...state, optimizers: optimizerMeta, schedules, files, config: opts.config ?? null });
-  await rm(final, { recursive: true, force: true });
-  await rename(tmp, final);
   const keep = opts.keep ?? 2;
   const all = await listCheckpoints(out);
   for (const old of all.slice(0, Math.max(0, all.length - keep))) await rm(join(root, old), { recursive: true, force: true });
