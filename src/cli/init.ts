@@ -74,7 +74,8 @@ Config file
 The defaults (4 layers, 256 wide, 4 heads, 256 positions: ~16M parameters) train on a laptop CPU in
 minutes. GPT-2 small is --n-layer 12 --n-embd 768 --n-head 12 --n-positions 1024 (124M).
 --preset smollm2-135m is SmolLM2-135M's shape (30 layers, 576 wide, 9 heads, 3 k/v heads, SwiGLU 1536,
-49152 tokens, tied, θ 100000); it writes no tokenizer unless --vocab DIR names SmolLM2's.
+49152 tokens, tied, θ 100000); it writes no tokenizer unless --vocab DIR names SmolLM2's. A preset's
+vocabulary grows to fit a larger tokenizer (--vocab gpt2: 50257) unless --vocab-size says otherwise.
 
 Examples
   rlhf init --out models/tiny
@@ -177,8 +178,10 @@ export const init: Command = {
   help: HELP,
   async run(argv: string[]): Promise<number> {
     let c: InitConfig;
+    // The preset's vocabulary is applied below, once the tokenizer is known: widened to fit a larger one.
+    const { vocabSize: presetVocabSize, ...preset } = presetOf(argv);
     try {
-      const r = resolveConfig(initConfig, argv, { command: 'rlhf init', base: presetOf(argv) });
+      const r = resolveConfig(initConfig, argv, { command: 'rlhf init', base: preset });
       if (r.positionals.length) throw new ConfigError(`unexpected argument '${r.positionals[0]}'; options start with --. Run 'rlhf init --help'.`);
       c = r.config;
     } catch (err) {
@@ -194,7 +197,8 @@ export const init: Command = {
 
     // The tokenizer truncates and pads to what the model takes, not to its original length.
     const tok = tokenizerOf(c.vocab, nPositions);
-    const vocabSize = c.vocabSize ?? tok?.vocabSize;
+    const widened = c.vocabSize === null && presetVocabSize != null && tok !== null && tok.vocabSize > presetVocabSize;
+    const vocabSize = c.vocabSize ?? (widened ? tok.vocabSize : presetVocabSize ?? tok?.vocabSize);
     if (vocabSize === undefined) throw new UsageError('--vocab none needs --vocab-size V (the model has no tokenizer to take it from).');
     if (tok && vocabSize < tok.vocabSize) throw new UsageError(`--vocab-size ${vocabSize} is smaller than the tokenizer's ${tok.vocabSize} tokens; give at least ${tok.vocabSize}, or --vocab none for a model without a tokenizer.`);
     const special = (id: number | null | undefined, fallback: number): number => (typeof id === 'number' && id < vocabSize ? id : fallback);
@@ -225,7 +229,7 @@ export const init: Command = {
       const name = { gpt2: 'GPT-2', 'gpt-neo': 'GPT-Neo', llama: 'Llama', mistral: 'Mistral', qwen2: 'Qwen2' }[arch];
       const window = config.model_type === 'gpt_neo' ? `, window ${config.window_size}` : isLlama && c.windowSize !== null ? `, sliding window ${c.windowSize}` : '';
       const kv = isLlama ? `, ${c.nKvHead ?? nHead} k/v heads` : '';
-      const shape = `${nLayer} layers, n_embd ${nEmbd}, ${nHead} heads${kv}, ${nPositions} positions${window}, vocabulary ${vocabSize}`;
+      const shape = `${nLayer} layers, n_embd ${nEmbd}, ${nHead} heads${kv}, ${nPositions} positions${window}, vocabulary ${vocabSize}${widened ? ` (the tokenizer's; the preset's is ${presetVocabSize})` : ''}`;
       const lines = [`Initialised ${name} (${shape}, seed ${seed}, ${dtype}): ${formatCount(total)} parameters (${formatCount(embedding)} in the embeddings).`, `Wrote ${out}:`];
       if (!tok) lines.push('  (no tokenizer: --vocab none; copy a tokenizer.json that fits the vocabulary into the directory before training)');
       for (const f of files) {

@@ -350,7 +350,8 @@ function readJson(text: string, file: string, log: SkipLog, limit: number): Data
   try {
     root = JSON.parse(text);
   } catch (err) {
-    throw new DataError({ file, line: jsonErrorLine(text, (err as Error).message) }, `not valid JSON (${(err as Error).message}); fix the file, or use .jsonl for one object per line`, {
+    const message = (err as Error).message;
+    throw new DataError({ file, line: jsonErrorLine(text, message) }, `not valid JSON (${message.replace(/\r?\n/g, '\\n')}); fix the file, or use .jsonl for one object per line`, {
       cause: err,
     });
   }

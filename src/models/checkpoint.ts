@@ -321,7 +321,8 @@ async function loadWeights(
   const jobs = [...mapped].map(([name, stored]) => ({ name, stored, target: own.get(name) as Tensor }));
   const nonFinite: string[] = [];
   await readTensors(jobs, device, (job, t) => {
-    const bad = opts.allowNonFinite ? 0 : t.isfinite().logicalNot().sum().item();
+    // One pass: a finite sum means no NaN or ±Inf (real weights cannot overflow it); only then count them.
+    const bad = opts.allowNonFinite || Number.isFinite(t.sum().item()) ? 0 : t.isfinite().logicalNot().sum().item();
     if (bad > 0) nonFinite.push(`${job.name} (${bad.toLocaleString('en-US')} of ${t.numel.toLocaleString('en-US')} values, in ${basename(job.stored.file)})`);
     job.target.setData_(t.dtype === dtype ? t : t.to(dtype)); // the parameter now owns t's storage: no copy
   });

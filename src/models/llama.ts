@@ -299,7 +299,7 @@ export class LlamaEmbedding extends Module {
       'weight',
       param([numEmbeddings, dim], (t) => {
         normal_(t, 0, std);
-        if (pad >= 0) t.narrow(0, pad, 1).zero_();
+        if (pad >= 0) t.narrow(0, pad, 1).zero_().dispose(); // the row view, not the storage: t keeps it
         return t;
       }),
     );

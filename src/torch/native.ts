@@ -118,21 +118,6 @@ export interface NativeAddon {
   linearCrossEntropy(hidden: H, weight: H, targets: H, chunkRows: N, ignoreIndex: N, mean: B): H;
 }
 
-function load(): NativeAddon {
-  const require = createRequire(import.meta.url);
-  // src/torch/native.ts and dist/torch/native.js are both two levels below the package root.
-  const path = new URL('../../build/Release/rlhf_torch.node', import.meta.url).pathname;
-  if (!existsSync(path)) {
-    throw new Error(
-      `rlhf's native addon is not built (${path} is missing). Run \`npm install\` in the rlhf package ` +
-        '(it finds or installs libtorch and builds the addon), or `npm rebuild rlhf` in a project that depends on it.',
-    );
-  }
-  limitBlasThreads();
-  const addon = require(path) as NativeAddon;
-  return addon;
-}
-
 /** RLHF_NUM_THREADS as a thread count: a positive integer, else null (unset, or not a number: warned). */
 function requestedThreads(): number | null {
   const raw = process.env.RLHF_NUM_THREADS;
@@ -147,22 +132,32 @@ function requestedThreads(): number | null {
  * Float32 matrix products go to BLAS (OpenBLAS with Debian's libtorch, MKL with a pip torch), which
  * keeps a thread pool of its own, sized at load from OPENBLAS_NUM_THREADS / MKL_NUM_THREADS /
  * OMP_NUM_THREADS — not from at::set_num_threads. So RLHF_NUM_THREADS is passed on to those
- * variables here, before the addon (and BLAS with it) loads, unless they are set already.
+ * variables before the addon (and BLAS with it) loads, unless they are set already.
  */
-function limitBlasThreads(): void {
-  const n = requestedThreads();
+function limitBlasThreads(n: number | null): void {
   if (n === null) return;
   for (const v of ['OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS']) if (!process.env[v]) process.env[v] = String(n);
 }
 
+function load(): NativeAddon {
+  const require = createRequire(import.meta.url);
+  // src/torch/native.ts and dist/torch/native.js are both two levels below the package root.
+  const path = new URL('../../build/Release/rlhf_torch.node', import.meta.url).pathname;
+  if (!existsSync(path)) {
+    throw new Error(
+      `rlhf's native addon is not built (${path} is missing). Run \`npm install\` in the rlhf package ` +
+        '(it finds or installs libtorch and builds the addon), or `npm rebuild rlhf` in a project that depends on it.',
+    );
+  }
+  limitBlasThreads(threadsAsked);
+  const addon = require(path) as NativeAddon;
+  return addon;
+}
+
+const threadsAsked = requestedThreads();
 export const native: NativeAddon = load();
 
 // Use every core unless the user chose (RLHF_NUM_THREADS, else OMP_NUM_THREADS). OpenMP in a process
 // that Node started often comes up with 1 thread, which halves the speed on a 2-core machine.
-const requested = requestedThreadsQuiet() ?? Number(process.env.OMP_NUM_THREADS ?? 0);
+const requested = threadsAsked ?? Number(process.env.OMP_NUM_THREADS ?? 0);
 native.setNumThreads(requested > 0 ? requested : availableParallelism());
-
-function requestedThreadsQuiet(): number | null {
-  const n = Number(process.env.RLHF_NUM_THREADS);
-  return Number.isSafeInteger(n) && n > 0 ? n : null;
-}

@@ -20,13 +20,15 @@ export function readFailure(err: unknown, path: string): string {
     case 'EACCES':
     case 'EPERM': {
       let detail = '';
+      let mode = 'a+r';
       try {
         const st = statSync(path);
         detail = ` (mode ${(st.mode & 0o777).toString(8).padStart(3, '0')}, owner uid ${st.uid}${process.getuid ? `; you are uid ${process.getuid()}` : ''})`;
+        if (st.isDirectory()) mode = 'a+rx'; // a directory is listed with r and entered with x
       } catch {
         detail = ' (a directory on its path cannot be searched)';
       }
-      return `permission denied${detail}: make it readable, e.g. chmod a+r ${path}`;
+      return `permission denied${detail}: make it readable, e.g. chmod ${mode} ${path}`;
     }
     case 'EISDIR':
       return 'it is a directory, not a file';

@@ -152,4 +152,14 @@ test('rlhf init --arch llama|mistral|qwen2: RMSNorm, RoPE, GQA models that load;
   const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const smol = { model_type: 'llama', hidden_size: 576, num_attention_heads: 9, num_key_value_heads: 3, intermediate_size: 1536, rope_theta: 100000, rms_norm_eps: 1e-5, tie_word_embeddings: true, max_position_embeddings: 8192, num_hidden_layers: 1, vocab_size: 256, head_dim: 64 };
   for (const [k, v] of Object.entries(smol)) assert.deepEqual(cfg[k], v, k);
+  // a preset with GPT-2's tokenizer: the preset's 49152 tokens grow to the tokenizer's 50257 (no --vocab-size needed)
+  const gpt2 = join(tmp.dir, 'smol-gpt2');
+  const g = await rlhf(['init', '--preset', 'smollm2-135m', '--n-layer', '1', '--n-embd', '64', '--n-head', '2', '--n-kv-head', '1', '--n-inner', '64', '--vocab', 'gpt2', '--out', gpt2]);
+  assert.equal(g.code, 0, g.err);
+  assert.match(g.out, /vocabulary 50257 \(the tokenizer's; the preset's is 49152\)/);
+  assert.equal((JSON.parse(readFileSync(join(gpt2, 'config.json'), 'utf8')) as Record<string, unknown>).vocab_size, 50257);
+  assert.ok(existsSync(join(gpt2, 'tokenizer.json')));
+  const small = await rlhf(['init', '--preset', 'smollm2-135m', '--n-layer', '1', '--vocab', 'gpt2', '--vocab-size', '50000', '--out', join(tmp.dir, 'smol-small')]);
+  assert.equal(small.code, 2, 'an explicit --vocab-size below the tokenizer stays an error');
+  assert.match(small.err, /--vocab-size 50000 is smaller than the tokenizer's 50257 tokens/);
 });

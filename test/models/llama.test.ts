@@ -275,6 +275,18 @@ test('left-padded batched generation gives each row what it gets alone, with log
   }
 });
 
+test('padding_idx: the pad row starts at zero, and building the model leaves no tensor behind but its parameters', () => {
+  torch.reclaimDropped();
+  const before = torch.memory().liveTensors;
+  const model = new LlamaForCausalLM({ model_type: 'llama', vocab_size: V, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, bos_token_id: 1, eos_token_id: 2, pad_token_id: 3 });
+  const emb = model.namedParameters().find(([n]) => n === 'model.embed_tokens.weight')![1];
+  assert.deepEqual(torch.tidy(() => emb.narrow(0, 3, 1).abs().sum().item()), 0);
+  assert.ok(torch.tidy(() => emb.narrow(0, 4, 1).abs().sum().item()) > 0);
+  assert.equal(torch.memory().liveTensors - before, model.parameters().length + model.namedBuffers().length);
+  assert.equal(torch.reclaimDropped(), 0, 'no tensor was dropped without dispose()');
+  model.dispose();
+});
+
 test('training: every parameter gets a gradient, the padding_idx row none; a few AdamW steps fit a batch', () => {
   const model = tiny({ model_type: 'qwen2', pad_token_id: 0, use_sliding_window: true, sliding_window: 3, max_window_layers: 1 }).train();
   const x = ids([[0, 0, 5, 9, 13, 17, 21], [4, 8, 12, 16, 20, 24, 28]]);

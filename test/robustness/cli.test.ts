@@ -161,6 +161,12 @@ add({ id: 'generate --max-new-tokens 1e9', group: 'prompts (generate)', argv: ge
 add({ id: 'generate --prompts: not UTF-8 on line 2', group: 'prompts (generate)', argv: gen(['--prompts', P['prompts-latin1.jsonl'] as string]), expect: 2, stderr: [/prompts-latin1\.jsonl:2: /, /not valid UTF-8/] });
 add({ id: 'generate --prompts - (stdin)', group: 'prompts (generate)', argv: gen(['--prompts', '-', '--json']), stdin: `{"prompt": "the movie was"}\n\n{"prompt": "the plot was"}\n`, expect: 0, stdout: /^\{"text".*\n\{"text".*\n$/ });
 add({ id: 'generate --prompts /proc/self/status', group: 'prompts (generate)', argv: gen(['--prompts', '/proc/self/status']), expect: 2, stderr: [/status:1: /, /not valid JSON/] });
+{
+  const out = c.freshOut('ppo-stdin');
+  const argv = BASE_ARGS['ppo']?.(c.good, out) as string[];
+  argv[argv.indexOf('--prompts') + 1] = '-';
+  add({ id: 'ppo --prompts - (stdin, one prompt per line)', group: 'prompts (generate)', argv: ['ppo', ...argv, '--quiet'], stdin: 'the movie was\nthe plot was\n', expect: 0, stdout: /ppo: done/, out });
+}
 add({ id: 'ppo --prompts not UTF-8', group: 'prompts (generate)', argv: ['ppo', ...(BASE_ARGS['ppo']?.(c.good, c.freshOut('ppo-latin1')) ?? []), '--prompts', P['prompts-latin1.jsonl'] as string], expect: 2, stderr: [/prompts-latin1\.jsonl:2: /, /UTF-8/] });
 
 // ----- --config YAML files and number flags -----------------------------------------------------------------

@@ -15,6 +15,7 @@ import { generate, generateText, NonFiniteLogitsError } from '../../src/generati
 import { loadTokenizer, saveTokenizer } from '../../src/tokenizers/index.js';
 import { makeDirs, removeEmptyCreatedDirs, OutputDirError } from '../../src/util/dirs.js';
 import { buildCorpus } from './corpus.js';
+import { rlhfEntry } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const c = await buildCorpus();
@@ -103,7 +104,7 @@ test('a vocabulary that lacks bytes maps them to unk_token as transformers does;
 });
 
 test('bench-models keeps the rows it measured when one model fails, names the failure, exits 2', () => {
-  const r = node(['bin/rlhf.js', 'bench-models', c.good, c.models['st-truncated'] as string, c.models['vocab-lacks-bytes'] as string, '--new-tokens', '2', '--prompt-tokens', '4', '--json']);
+  const r = node([...rlhfEntry(), 'bench-models', c.good, c.models['st-truncated'] as string, c.models['vocab-lacks-bytes'] as string, '--new-tokens', '2', '--prompt-tokens', '4', '--json']);
   assert.equal(r.code, 2, r.stderr);
   const rows = JSON.parse(r.stdout) as { dir: string; perplexity: number }[];
   assert.deepEqual(rows.map((x) => x.dir.split('/').pop()), ['good', 'vocab-lacks-bytes'], 'both good models measured, before and after the broken one');

@@ -10,6 +10,27 @@ import { NOBODY } from './corpus.js';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PROBE = fileURLToPath(new URL('./rss-probe.mjs', import.meta.url));
 
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * How to start `rlhf`: bin/rlhf.js, as a user does, when it would run code as new as the sources —
+ * it prefers a compiled dist/, which a checkout may hold from an earlier build — else the sources
+ * through tsx.
+ */
+export function rlhfEntry(): string[] {
+  const dist = join(ROOT, 'dist', 'cli', 'index.js');
+  const fresh = !existsSync(dist) || statSync(dist).mtimeMs >= newestMtime(join(ROOT, 'src'));
+  return fresh ? [join(ROOT, 'bin/rlhf.js')] : ['--import', 'tsx', fileURLToPath(new URL('./fixtures/rlhf-entry.ts', import.meta.url))];
+}
+const ENTRY = rlhfEntry();
+
 export interface CliCase {
   /** Unique within the suite; shown in failures. */
   id: string;
@@ -58,7 +79,7 @@ export interface CliRun {
 /** Runs the case's command line; never throws. */
 export function runCli(c: CliCase, rssFile: string): Promise<CliRun> {
   const outExistedBefore = c.out !== undefined && existsSync(c.out);
-  const node = [process.execPath, '--import', PROBE, join(ROOT, 'bin/rlhf.js'), ...c.argv];
+  const node = [process.execPath, '--import', PROBE, ...ENTRY, ...c.argv];
   const [cmd, ...args] = [...(c.wrap ?? []), ...node] as [string, ...string[]];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
