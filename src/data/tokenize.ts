@@ -39,6 +39,12 @@ export interface SftTokenizeOptions {
    * false puts the loss on every token, prompts and user turns included.
    */
   completionOnly?: boolean;
+  /**
+   * Leave out an example whose labelled tokens truncation to maxLength cut off entirely (it would
+   * train on nothing); `rows.length − result.length` is how many. Default false: one example per
+   * row, such an example keeping an all-zero mask.
+   */
+  dropCutOff?: boolean;
 }
 
 export interface PreferenceExample {
@@ -169,12 +175,15 @@ function defaultMaxLength(tokenizer: Tokenizer, maxLength: number | undefined, w
  *                           conversation's ids), so it covers the content and the template's
  *                           end-of-turn marker but not the "assistant" header.
  * Then the first maxLength tokens are kept. An example whose loss tokens were all cut keeps an
- * all-zero mask (the trainer's mean must guard against zero tokens), so examples stay aligned with rows.
+ * all-zero mask (the trainer's mean must guard against zero tokens), so examples stay aligned with
+ * rows — or, with `dropCutOff`, is left out. (A label on the first token counts for nothing: no
+ * token before it predicts it.)
  */
 export function tokenizeSft(rows: readonly SftRow[], tokenizer: Tokenizer, options: SftTokenizeOptions = {}): SftExample[] {
   const maxLength = defaultMaxLength(tokenizer, options.maxLength, 'tokenizeSft');
   const eos = (options.appendEos ?? true) ? tokenizer.eosTokenId : null;
-  return rows.map((row) => {
+  const trains = (mask: readonly number[]): boolean => mask.indexOf(1, 1) !== -1;
+  return rows.flatMap((row) => {
     let ex: SftExample;
     if ('messages' in row) {
       ex = messagesExample(row.messages, tokenizer);
@@ -189,8 +198,12 @@ export function tokenizeSft(rows: readonly SftRow[], tokenizer: Tokenizer, optio
       ex = promptCompletionExample((t) => encodeText(tokenizer, t), row.prompt as string, row.completion as string, eos);
     }
     if (options.completionOnly === false) ex.lossMask.fill(1);
-    if (ex.inputIds.length > maxLength) ex = { inputIds: ex.inputIds.slice(0, maxLength), lossMask: ex.lossMask.slice(0, maxLength) };
-    return ex;
+    if (ex.inputIds.length > maxLength) {
+      const cut = { inputIds: ex.inputIds.slice(0, maxLength), lossMask: ex.lossMask.slice(0, maxLength) };
+      if (options.dropCutOff === true && trains(ex.lossMask) && !trains(cut.lossMask)) return [];
+      ex = cut;
+    }
+    return [ex];
   });
 }
 

@@ -1,7 +1,11 @@
-// LoRA in the trainers (src/nn/lora.ts does the math, lora-peft.ts the files). Every trainer that
-// fine-tunes a model makes the same four calls, and nothing else changes:
+// The model a trainer fine-tunes, and LoRA in the trainers (src/nn/lora.ts does the math,
+// lora-peft.ts the files). Every trainer that fine-tunes a model makes the same four calls, and
+// nothing else changes:
 //
-//   const lora = applyLoraFromConfig(model, cfg, say);        // after loading; null when --lora-r 0
+//   const { model, tokenizer, lora, pad, maxLength } = await loadTrainingPolicy(cfg, 'DPO', say);
+//                                                             // --model at --revision with its tokenizer, dropout off,
+//                                                             // adapters when --lora-r is set (else lora is null); a
+//                                                             // model loaded otherwise: applyLoraFromConfig(model, cfg, say)
 //   runLoop({ ...loopParts(model, lora), … })                 // models (checkpoints: the adapter only)
 //                                                             // and params (what the optimizer gets)
 //   const ref = adapterDisabledReference(model, lora)         // DPO, KTO, PPO, …: the reference policy is
@@ -21,7 +25,7 @@ import { applyLora, type LoraModel } from '../../nn/lora.js';
 import { saveAdapter, SEQ_CLS_MODULES_TO_SAVE } from '../../nn/lora-peft.js';
 import type { CausalLM } from '../../models/types.js';
 import { ScalarHeadModel } from '../../models/heads.js';
-import { savePretrained } from '../../models/checkpoint.js';
+import { loadPretrained, loadScalarModel, savePretrained, type LoadOptions } from '../../models/checkpoint.js';
 import { saveTokenizer, type Tokenizer } from '../../tokenizers/index.js';
 import { atomicWriteJson } from '../../util/atomic.js';
 import type { LoraOptions } from './config.js';
@@ -69,6 +73,54 @@ export function applyLoraFromConfig(model: CausalLM | ScalarHeadModel, cfg: Lora
   const what = typeof lora.config.targetModules === 'string' ? `/${lora.config.targetModules}/` : lora.config.targetModules.join(',');
   say(`lora: r ${cfg.loraR}, α ${cfg.loraAlpha}${cfg.useRslora ? ' (rsLoRA)' : ''} on ${lora.layers.size} layers (${what}); trainable parameters ${n.trainable.toLocaleString('en-US')} of ${n.total.toLocaleString('en-US')} (${n.percent.toFixed(3)}%)`);
   return lora;
+}
+
+/** What a trainer starts from: its model and tokenizer, the LoRA adapters (null without), the pad id and the length cap. */
+export interface TrainingPolicy<M extends CausalLM | ScalarHeadModel> {
+  model: M;
+  tokenizer: Tokenizer;
+  lora: LoraModel | null;
+  /** The tokenizer's pad token, else its EOS, else 0. */
+  pad: number;
+  /** --max-length capped by the model's n_positions (n_positions when the trainer has no --max-length). */
+  maxLength: number;
+}
+
+/** The options loadTrainingPolicy reads: --model, --revision, --max-length and the LoRA fields. */
+export type TrainingPolicyOptions = LoraOptions & { model: string; revision?: string | undefined; maxLength?: number };
+
+/**
+ * The opening of every offline trainer: --model (a directory or a Hub id at --revision) with its
+ * tokenizer — a TrainerError naming `trainer` when it has none — in eval mode (dropout off until
+ * runLoop says otherwise: TRL's disable_dropout), with LoRA adapters when --lora-r is set. The
+ * model is freed when any of this fails; after it, the trainer frees `lora` and `model` on failure.
+ */
+export async function loadTrainingPolicy(cfg: TrainingPolicyOptions, trainer: string, say: (line: string) => void): Promise<TrainingPolicy<CausalLM>> {
+  return loadForTraining(loadPretrained, cfg, trainer, say);
+}
+
+/** loadTrainingPolicy for a reward model: --model as a scalar-head model (loadScalarModel; LoRA trains its score head whole). */
+export async function loadTrainingRewardModel(cfg: TrainingPolicyOptions, trainer: string, say: (line: string) => void): Promise<TrainingPolicy<ScalarHeadModel>> {
+  return loadForTraining(loadScalarModel, cfg, trainer, say);
+}
+
+async function loadForTraining<M extends CausalLM | ScalarHeadModel>(
+  load: (ref: string, opts: LoadOptions) => Promise<{ model: M; tokenizer?: Tokenizer | undefined }>,
+  cfg: TrainingPolicyOptions,
+  trainer: string,
+  say: (line: string) => void,
+): Promise<TrainingPolicy<M>> {
+  const { model, tokenizer } = await load(cfg.model, cfg.revision === undefined ? {} : { revision: cfg.revision });
+  try {
+    if (!tokenizer) throw new TrainerError(`${cfg.model} has no tokenizer files (tokenizer.json, or vocab.json + merges.txt); ${trainer} needs them to read text (save the model with its tokenizer).`);
+    model.eval();
+    const lora = applyLoraFromConfig(model, cfg, say);
+    const pad = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
+    return { model, tokenizer, lora, pad, maxLength: Math.min(cfg.maxLength ?? Infinity, model.config.n_positions) };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
 }
 
 /** What the optimizer gets: the adapters' parameters (and modules saved whole) with LoRA, else every parameter. */

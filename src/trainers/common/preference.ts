@@ -9,7 +9,7 @@ import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { PREFERENCE_FORMATS, collatePreference, collateSft, readDataset, tokenizePreference, type PreferenceExample, type PreferenceRow } from '../../data/index.js';
 import { labelledSequenceLogprobs, type SequenceLogprobs } from './logprobs.js';
 import type { LossOutput } from './masked.js';
-import { maybeAutocast, trainAndHeldOut } from './setup.js';
+import { maybeAutocast, trainAndHeldOut, TrainerError } from './setup.js';
 import { Progress, type ProgressStream } from '../../cli/progress.js';
 
 /** A prompt and one response to score, as token ids. */
@@ -31,9 +31,15 @@ export function tokenizePairs(rows: readonly PreferenceRow[], tokenizer: Tokeniz
   return tokenizePreference(rows, tokenizer, { maxLength: o.maxLength, maxPromptLength: Math.min(o.maxPromptLength, o.maxLength - 1) });
 }
 
+/** Refuses a split that left nothing to train on (a TrainerError naming --data). */
+export function requireTraining<T>(train: readonly T[], data: string, what: 'pairs' | 'examples'): void {
+  if (train.length === 0) throw new TrainerError(`${data} gave no training ${what} after the eval split.`);
+}
+
 /**
  * Training and held-out pairs: all of --data for training and --eval-data held out, or a seeded
  * --eval-split of --data (the same pairs for every trainer given the same file, split and seed).
+ * A TrainerError when no training pair is left.
  */
 export function preferenceSplit(
   cfg: { data: string; evalData: string | null; evalSplit: number; seed: number },
@@ -46,7 +52,9 @@ export function preferenceSplit(
     if (ds.skipped > 0) say(`skipped ${ds.skipped} malformed rows of ${file}`);
     return tokenizePairs(ds.rows, tokenizer, o);
   };
-  return trainAndHeldOut(load(cfg.data), cfg.evalData ? load(cfg.evalData) : null, cfg.evalSplit, cfg.seed);
+  const split = trainAndHeldOut(load(cfg.data), cfg.evalData ? load(cfg.evalData) : null, cfg.evalSplit, cfg.seed);
+  requireTraining(split.train, cfg.data, 'pairs');
+  return split;
 }
 
 /** The pairs as rows to score: every prompt + chosen first, then every prompt + rejected (2n rows). */

@@ -9,13 +9,11 @@
 import type { Tensor } from '../../torch/tensor.js';
 import { manualSeed, tensor } from '../../torch/index.js';
 import type { CausalLM } from '../../models/types.js';
-import { loadPretrained } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import type { PreferenceExample } from '../../data/index.js';
 import { prepareOutDir, TrainerError } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
-import { adapterDisabledReference, applyLoraFromConfig, loopParts, saveTrainedModel } from '../common/lora.js';
-import type { LoraModel } from '../../nn/lora.js';
+import { adapterDisabledReference, loadTrainingPolicy, loopParts, saveTrainedModel } from '../common/lora.js';
 import { evaluateInBatches, frozenLogprobs, loadReference, pairLogprobs, pairRows, preferenceSplit } from '../common/preference.js';
 import { averageLogps } from '../common/sequence-logps.js';
 import type { TrainerHooks } from '../sft/train.js';
@@ -47,19 +45,11 @@ export async function dpo(input: DPOConfigInput, hooks: TrainerHooks = {}): Prom
   const out = await prepareOutDir(cfg.out, cfg.resume);
   manualSeed(cfg.seed);
 
-  // 1. policy (and, below, the reference)
-  const { model, tokenizer } = await loadPretrained(cfg.model);
-  let lora: LoraModel | null = null;
+  // 1. policy, LoRA adapters when --lora-r is set (and, below, the reference)
+  const { model, tokenizer, lora, pad, maxLength } = await loadTrainingPolicy(cfg, 'DPO', say);
   try {
-    if (!tokenizer) throw new TrainerError(`${cfg.model} has no tokenizer files; DPO needs one to read text.`);
-    model.eval();
-    lora = applyLoraFromConfig(model, cfg, say);
-    const pad = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
-    const maxLength = Math.min(cfg.maxLength, model.config.n_positions);
-
     // 2. pairs
     const { train, eval: held } = preferenceSplit(cfg, tokenizer, { ...cfg, maxLength }, say);
-    if (train.length === 0) throw new TrainerError(`${cfg.data} gave no training pairs after the eval split.`);
     say(`dpo: ${train.length} training pairs, ${held.length} held out`);
     const average = cfg.lossType === 'ipo';
 

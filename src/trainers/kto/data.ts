@@ -17,7 +17,7 @@
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { KTO_FORMATS, PREFERENCE_FORMATS, mixSeed, mulberry32, readDataset, shuffleInPlace, tokenizeKto, type PreferenceExample } from '../../data/index.js';
 import { trainAndHeldOut } from '../common/setup.js';
-import { tokenizePairs, type PreferenceDataOptions } from '../common/preference.js';
+import { requireTraining, tokenizePairs, type PreferenceDataOptions } from '../common/preference.js';
 
 export interface KtoItem {
   promptIds: number[];
@@ -65,7 +65,8 @@ export interface KtoData {
 /**
  * Training and held-out examples from --data (and --eval-data, or an --eval-split of --data): the
  * split is over units — a KTO row, or a preference pair with its two examples — then each split is
- * shuffled once with the seed and given its KL completions.
+ * shuffled once with the seed and given its KL completions. A TrainerError when no training
+ * example is left.
  */
 export function ktoSplit(
   cfg: { data: string; evalData: string | null; evalSplit: number; seed: number; batchSize: number },
@@ -82,6 +83,7 @@ export function ktoSplit(
   };
   const main = units(cfg.data);
   const split = trainAndHeldOut(main.units, cfg.evalData ? units(cfg.evalData).units : null, cfg.evalSplit, cfg.seed);
+  requireTraining(split.train, cfg.data, 'examples');
   const prepare = (us: Unpaired[][], salt: number): KtoItem[] => {
     const flat = us.flatMap((u, k) => u.map((e) => ({ ...e, pair: u.length === 2 ? k : null }))); // pair = the pair's index in this split
     return withKlCompletions(shuffleInPlace(flat, mulberry32(mixSeed(cfg.seed, salt))), cfg.batchSize, o.maxLength);

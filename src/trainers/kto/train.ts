@@ -15,12 +15,10 @@
 import type { Tensor } from '../../torch/tensor.js';
 import { manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
 import type { CausalLM } from '../../models/types.js';
-import { loadPretrained } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { prepareOutDir, TrainerError, maybeAutocast } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
-import { adapterDisabledReference, applyLoraFromConfig, loopParts, saveTrainedModel } from '../common/lora.js';
-import type { LoraModel } from '../../nn/lora.js';
+import { adapterDisabledReference, loadTrainingPolicy, loopParts, saveTrainedModel } from '../common/lora.js';
 import { frozenLogprobs, loadReference, responseSequenceLogprobs, type ResponseRow } from '../common/preference.js';
 import type { TrainerHooks } from '../sft/train.js';
 import { ktoSplit, type KtoItem } from './data.js';
@@ -68,19 +66,11 @@ export async function kto(input: KTOConfigInput, hooks: TrainerHooks = {}): Prom
   const out = await prepareOutDir(cfg.out, cfg.resume);
   manualSeed(cfg.seed);
 
-  // 1. policy (and, below, the reference)
-  const { model, tokenizer } = await loadPretrained(cfg.model);
-  let lora: LoraModel | null = null;
+  // 1. policy, LoRA adapters when --lora-r is set (and, below, the reference)
+  const { model, tokenizer, lora, pad, maxLength } = await loadTrainingPolicy(cfg, 'KTO', say);
   try {
-    if (!tokenizer) throw new TrainerError(`${cfg.model} has no tokenizer files; KTO needs one to read text.`);
-    model.eval();
-    lora = applyLoraFromConfig(model, cfg, say);
-    const pad = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
-    const maxLength = Math.min(cfg.maxLength, model.config.n_positions);
-
     // 2. examples with their KL completions
     const { train, eval: held, source } = ktoSplit(cfg, tokenizer, { ...cfg, maxLength }, say);
-    if (train.length === 0) throw new TrainerError(`${cfg.data} gave no training examples after the eval split.`);
     const nD = train.filter((e) => e.label).length;
     say(`kto: ${train.length} training examples (${nD} desirable, ${train.length - nD} undesirable${source === 'preference' ? ', from preference pairs' : ''}), ${held.length} held out`);
     const advice = weightAdvice(nD, train.length - nD, cfg.desirableWeight, cfg.undesirableWeight);

@@ -7,13 +7,11 @@
 //   4. evaluate NLL, odds ratios, reward accuracy and margins on the held-out pairs; save the policy
 import { manualSeed } from '../../torch/index.js';
 import type { CausalLM } from '../../models/types.js';
-import { loadPretrained } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import type { PreferenceExample } from '../../data/index.js';
-import { prepareOutDir, TrainerError } from '../common/setup.js';
+import { prepareOutDir } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
-import { applyLoraFromConfig, loopParts, saveTrainedModel } from '../common/lora.js';
-import type { LoraModel } from '../../nn/lora.js';
+import { loadTrainingPolicy, loopParts, saveTrainedModel } from '../common/lora.js';
 import { evaluateInBatches, pairLogprobs, preferenceSplit } from '../common/preference.js';
 import type { TrainerHooks } from '../sft/train.js';
 import { orpoLoss } from './loss.js';
@@ -34,18 +32,10 @@ export async function orpo(input: ORPOConfigInput, hooks: TrainerHooks = {}): Pr
   manualSeed(cfg.seed);
 
   // 1. policy (and LoRA adapters, when --lora-r is set)
-  const { model, tokenizer } = await loadPretrained(cfg.model);
-  let lora: LoraModel | null = null;
+  const { model, tokenizer, lora, pad, maxLength } = await loadTrainingPolicy(cfg, 'ORPO', say);
   try {
-    if (!tokenizer) throw new TrainerError(`${cfg.model} has no tokenizer files; ORPO needs one to read text.`);
-    model.eval();
-    lora = applyLoraFromConfig(model, cfg, say);
-    const pad = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
-    const maxLength = Math.min(cfg.maxLength, model.config.n_positions);
-
     // 2. pairs
     const { train, eval: held } = preferenceSplit(cfg, tokenizer, { ...cfg, maxLength }, say);
-    if (train.length === 0) throw new TrainerError(`${cfg.data} gave no training pairs after the eval split.`);
     say(`orpo: ${train.length} training pairs, ${held.length} held out`);
 
     // 3. the loss on a batch of pairs (indices into one split)
