@@ -9,6 +9,7 @@ import { UsageError, writeOut } from './command.js';
 import { ConfigError, helpText, resolveConfig } from '../config/schema-cli.js';
 import { loadPretrained, loadScalarModel, savePretrained } from '../models/checkpoint.js';
 import { ADAPTER_CONFIG_FILE, isAdapterDir, readAdapterConfig } from '../nn/lora-peft.js';
+import { makeDirs } from '../util/dirs.js';
 
 export const mergeLoraConfig = z.object({
   base: z.string().min(1).nullable().default(null).describe("the base model directory (default: the adapter's base_model_name_or_path)").meta({ metavar: 'DIR' }),
@@ -53,6 +54,7 @@ export const mergeLora: Command = {
     if (!existsSync(join(dir, ADAPTER_CONFIG_FILE))) throw new UsageError(`${dir} has no ${ADAPTER_CONFIG_FILE}: it is not a LoRA adapter directory (PEFT's save_pretrained, or a trainer run with --lora-r N, writes one)`);
     if (!isAdapterDir(dir)) throw new UsageError(`${dir} has both ${ADAPTER_CONFIG_FILE} and config.json; rlhf cannot tell whether it is an adapter or a whole model — move one of them away`);
     if (resolve(c.out) === resolve(dir)) throw new UsageError('--out must differ from the adapter directory (a config.json there would hide the adapter)');
+    makeDirs(c.out, '--out');
     const config = await readAdapterConfig(dir);
     const opts = { base: c.base, dtype: 'float32' as const };
     const loaded = config.taskType === 'SEQ_CLS' ? await loadScalarModel(dir, opts) : await loadPretrained(dir, opts);

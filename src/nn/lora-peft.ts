@@ -22,6 +22,7 @@ import type { Module } from './module.js';
 import { skipInit } from './init.js';
 import { loadStateDictFile, saveStateDict } from './state-dict.js';
 import { applyLora, LoraError, type LoraConfig, type LoraModel } from './lora.js';
+import { makeDirs } from '../util/dirs.js';
 
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
@@ -93,6 +94,7 @@ export function peftStateDict(lora: LoraModel): Map<string, Tensor> {
 /** Writes the adapter as PEFT's save_pretrained does; returns the file names written (config last). */
 export async function saveAdapter(lora: LoraModel, dir: string, o: { baseModelNameOrPath: string | null; taskType: PeftTaskType }): Promise<string[]> {
   if (!lora.attached) throw new LoraError(`saveAdapter: the adapters were merged or unloaded; save them before merging`);
+  makeDirs(dir);
   await saveStateDict(join(dir, ADAPTER_WEIGHTS_FILE), peftStateDict(lora), { format: 'pt' });
   await atomicWriteFile(join(dir, ADAPTER_CONFIG_FILE), JSON.stringify(peftAdapterConfig(lora, o), null, 2));
   return [ADAPTER_WEIGHTS_FILE, ADAPTER_CONFIG_FILE];

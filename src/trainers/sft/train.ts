@@ -1,19 +1,18 @@
 // Supervised fine-tuning, top to bottom:
 //   1. load the model and its tokenizer
-//   2. read the data (text, prompt/completion, conversations, Dolly), tokenise with loss masks,
-//      hold out an eval split, optionally pack into full blocks
+//   2. read the data (text, prompt/completion, conversations, Dolly), tokenise with loss masks
+//      (dropping examples whose completion --max-length cut off entirely), hold out an eval split,
+//      optionally pack into full blocks
 //   3. train: next-token cross-entropy on the labelled tokens (sft/loss.ts), AdamW, schedule
 //   4. evaluate (loss and perplexity on the held-out split) and save a Hugging Face directory
 import type { Tensor } from '../../torch/tensor.js';
 import { manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
 import type { CausalLM } from '../../models/types.js';
-import { loadPretrained } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { SFT_FORMATS, collateSft, packSequences, readDataset, tokenizeSft, type SftExample } from '../../data/index.js';
 import { prepareOutDir, trainAndHeldOut, TrainerError } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
-import { applyLoraFromConfig, loopParts, saveTrainedModel } from '../common/lora.js';
-import type { LoraModel } from '../../nn/lora.js';
+import { loadTrainingPolicy, loopParts, saveTrainedModel } from '../common/lora.js';
 import { causalLmLoss } from './loss.js';
 import { sftConfig, type SFTConfig, type SFTConfigInput } from './config.js';
 
@@ -72,25 +71,30 @@ export async function sft(input: SFTConfigInput, hooks: TrainerHooks = {}): Prom
   manualSeed(cfg.seed);
 
   // 1. model and tokenizer (and LoRA adapters, when --lora-r is set)
-  const { model, tokenizer } = await loadPretrained(cfg.model);
-  let lora: LoraModel | null = null;
+  const { model, tokenizer, lora, pad, maxLength } = await loadTrainingPolicy(cfg, 'SFT', say);
   try {
-    if (!tokenizer) throw new TrainerError(`${cfg.model} has no tokenizer files (tokenizer.json or vocab.json + merges.txt); SFT needs one to read text.`);
-    lora = applyLoraFromConfig(model, cfg, say);
-    const maxLength = Math.min(cfg.maxLength, model.config.n_positions);
-
-    // 2. data: examples with loss masks, an eval split, packing
-    const load = (file: string): { examples: SftExample[]; format: string } => {
+    // 2. data: examples with loss masks (dropping those --max-length left nothing to learn in), an eval split, packing
+    const limit = maxLength < cfg.maxLength ? `--max-length ${cfg.maxLength} (capped at the model's ${maxLength} positions)` : `--max-length ${maxLength}`;
+    let cutOff = 0;
+    const load = (file: string, flag: string): { examples: SftExample[]; format: string } => {
       const ds = readDataset(file, { columns: cfg.columns, skipInvalid: cfg.skipInvalid, expectFormat: SFT_FORMATS });
       if (ds.skipped > 0) say(`skipped ${ds.skipped} malformed rows of ${file}`);
-      return { examples: tokenizeSft(ds.rows, tokenizer, { maxLength, appendEos: cfg.appendEos, completionOnly: cfg.completionOnlyLoss }), format: ds.format };
+      const examples = tokenizeSft(ds.rows, tokenizer, { maxLength, appendEos: cfg.appendEos, completionOnly: cfg.completionOnlyLoss, dropCutOff: true });
+      const cut = ds.rows.length - examples.length;
+      if (cut > 0 && examples.length === 0) {
+        const n = model.config.n_positions;
+        const fix = maxLength < n ? `raise --max-length (the model takes up to ${n}) or shorten the prompts` : 'shorten the prompts';
+        throw new TrainerError(`${flag} ${file}: ${limit} cut off every labelled (completion or assistant) token of all ${cut} examples, leaving nothing to learn; ${fix}.`);
+      }
+      cutOff += cut;
+      return { examples, format: ds.format };
     };
-    const ds = load(cfg.data);
-    const { train, eval: held } = trainAndHeldOut(ds.examples, cfg.evalData ? load(cfg.evalData).examples : null, cfg.evalSplit, cfg.seed);
+    const ds = load(cfg.data, '--data');
+    const { train, eval: held } = trainAndHeldOut(ds.examples, cfg.evalData ? load(cfg.evalData, '--eval-data').examples : null, cfg.evalSplit, cfg.seed);
     const trainSet = cfg.packing ? packSequences(train, maxLength) : train;
     if (trainSet.length === 0) throw new TrainerError(`${cfg.data} gave no training examples after the eval split; add data or lower --eval-split.`);
-    const pad = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
-    say(`sft: ${trainSet.length} training ${cfg.packing ? `blocks of ${maxLength} tokens` : 'examples'}, ${held.length} held out (${ds.format} data)`);
+    const dropped = cutOff > 0 ? `; ${cutOff} examples dropped: ${limit} cut off all their labelled (completion or assistant) tokens` : '';
+    say(`sft: ${trainSet.length} training ${cfg.packing ? `blocks of ${maxLength} tokens` : 'examples'}, ${held.length} held out (${ds.format} data)${dropped}`);
 
     // 3. train
     const loop = await runLoop({
