@@ -45,4 +45,4 @@ export { loadRewardFn, type RewardFn } from './common/reward-fn.js';
 export { saveCheckpoint, loadLatestCheckpoint, listCheckpoints, CheckpointCorruptError } from './common/checkpoint.js';
 export { MetricsLogger, readMetrics } from './common/metrics-log.js';
 export { TensorBoardWriter } from './common/tensorboard.js';
-export { TrainerError } from './common/setup.js';
+export { TrainerError, type TrainResult } from './common/setup.js';

@@ -117,6 +117,20 @@ describe('tokenizeSft', () => {
     assert.deepEqual(ex!.inputIds, tok.encode('one two three four'));
     assert.deepEqual(ex!.lossMask, [0, 0, 0, 1]);
   });
+
+  test('dropCutOff leaves out only the examples whose labelled tokens truncation cut off entirely', () => {
+    const rows = [
+      { line: 1, chat: false as const, prompt: 'one two three', completion: ' four five six' }, // 3 prompt tokens: nothing labelled is left at 3
+      { line: 2, chat: false as const, prompt: 'one', completion: ' two' }, // [one, two, EOS]: fits
+      { line: 3, text: 'one two three four five' }, // cut, but still labelled
+      { line: 4, chat: false as const, prompt: 'one two', completion: ' three four' }, // [one, two, three]: one labelled token left
+    ];
+    const kept = tokenizeSft(rows, tok, { maxLength: 3 });
+    assert.deepEqual(kept.map((e) => e.lossMask), [[0, 0, 0], [0, 1, 1], [1, 1, 1], [0, 0, 1]]);
+    assert.deepEqual(tokenizeSft(rows, tok, { maxLength: 3, dropCutOff: true }), kept.slice(1));
+    // an example that never had a label is not the truncation's doing: kept
+    assert.equal(tokenizeSft([{ line: 1, messages: [{ role: 'user', content: 'hi' }] }], tok, { maxLength: 3, dropCutOff: true }).length, 1);
+  });
 });
 
 describe('packSequences', () => {

@@ -1,12 +1,15 @@
 // Small, deterministic things the trainer tests share: a tiny GPT-2 directory with the GPT-2
-// tokenizer, and datasets written to a temp directory.
+// tokenizer, datasets written to a temp directory, the SFT model and preference pairs the offline
+// preference trainers start from, and the command line.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { manualSeed, noGrad, tidy } from '../../src/torch/index.js';
 import { GPT2LMHeadModel, GPT2_DEFAULTS, loadPretrained, savePretrained, type CausalLM } from '../../src/models/index.js';
 import { trainByteLevelBpe } from '../../src/tokenizers/index.js';
+import { sft } from '../../src/trainers/sft/train.js';
 
 export function tempDir(prefix = 'rlhf-trainers-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -48,6 +51,29 @@ export function sentences(n: number): { text: string; label: number }[] {
 
 export const PROMPTS = NOUNS.map((n) => `the ${n} was`);
 export const POSITIVE_WORDS = POS;
+export const NEGATIVE_WORDS = NEG;
+
+/**
+ * What the offline preference trainers' tests (KTO, ORPO, SimPO) start from, under `root`: a tiny
+ * model fine-tuned on the sentences, so it speaks their language, and 48 pairs preferring
+ * ` <positive word> .` to ` <negative word> .` after each prompt.
+ */
+export async function sftModelAndPairs(root: string): Promise<{ sftDir: string; pairsFile: string }> {
+  const base = await tinyModel(join(root, 'base'));
+  const text = writeJsonl(join(root, 'text.jsonl'), sentences(64).map((s) => ({ text: s.text })));
+  const sftDir = join(root, 'sft');
+  (await sft({ model: base, data: text, out: sftDir, epochs: 40, lr: 5e-3, batchSize: 16, maxLength: 16, evalSplit: 0, saveEvery: 0, warmupSteps: 2 })).model.dispose();
+  const pairsFile = writeJsonl(join(root, 'pairs.jsonl'), Array.from({ length: 48 }, (_, i) => ({ prompt: PROMPTS[i % 4], chosen: ` ${POS[i % 4]} .`, rejected: ` ${NEG[(i >> 2) % 4]} .` })));
+  return { sftDir, pairsFile };
+}
+
+const BIN = new URL('../../bin/rlhf.js', import.meta.url).pathname;
+
+/** `rlhf ARGS…` run from the sources in a child process (2 minutes at most). */
+export function rlhf(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 /**
  * A LoRA run (--lora-r, default targets: c_attn on GPT-2) left a PEFT adapter directory in `out` —

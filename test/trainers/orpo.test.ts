@@ -2,7 +2,6 @@
 // differences, "it learns" on a tiny task, and the command line.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../../src/torch/index.js';
@@ -10,33 +9,22 @@ import type { Tensor } from '../../src/torch/index.js';
 import { assertClose, gradcheck, randDouble } from '../engine/helpers.js';
 import { readStats } from '../../src/trainers/common/masked.js';
 import { fieldsOf } from '../../src/config/schema-cli.js';
-import { log1mexp, orpo, orpoConfig, orpoLoss, sft } from '../../src/trainers/index.js';
-import { assertLoraOut, tempDir, tinyModel, writeJsonl, sentences, PROMPTS, POSITIVE_WORDS } from './fixtures.js';
+import { log1mexp, orpo, orpoConfig, orpoLoss } from '../../src/trainers/index.js';
+import { assertLoraOut, rlhf, sftModelAndPairs, tempDir } from './fixtures.js';
 
 torch.setNumThreads(1);
 
 const f64 = (data: number[]): Tensor => torch.tensor(data, { dtype: 'float64' });
 const logSigma = (x: number): number => -Math.log1p(Math.exp(-x));
-const NEGATIVE_WORDS = ['bad', 'dull', 'awful', 'boring'];
-const BIN = new URL('../../bin/rlhf.js', import.meta.url).pathname;
 const root = tempDir('rlhf-orpo-');
 let sftDir = '';
 let pairsFile = '';
-
-function rlhf(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** Rows with P(y|x) = p per token over n tokens: sum n·log p, count n. */
 const rows = (ps: number[], ns: number[]) => ({ sum: f64(ps.map((p, i) => (ns[i] as number) * Math.log(p))), count: f64(ns) });
 
 before(async () => {
-  const base = await tinyModel(join(root, 'base'));
-  const text = writeJsonl(join(root, 'text.jsonl'), sentences(64).map((s) => ({ text: s.text })));
-  sftDir = join(root, 'sft');
-  (await sft({ model: base, data: text, out: sftDir, epochs: 40, lr: 5e-3, batchSize: 16, maxLength: 16, evalSplit: 0, saveEvery: 0, warmupSteps: 2 })).model.dispose();
-  pairsFile = writeJsonl(join(root, 'pairs.jsonl'), Array.from({ length: 48 }, (_, i) => ({ prompt: PROMPTS[i % 4], chosen: ` ${POSITIVE_WORDS[i % 4]} .`, rejected: ` ${NEGATIVE_WORDS[(i >> 2) % 4]} .` })));
+  ({ sftDir, pairsFile } = await sftModelAndPairs(root));
 });
 
 describe('orpoLoss', () => {

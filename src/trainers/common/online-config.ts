@@ -46,3 +46,7 @@ export function rolloutFields(d: { temperature: number; temperatureHelp: string 
     sampleEvery: z.int().min(0).default(10).describe('iterations between printed sample responses (0: never)'),
   };
 }
+
+export type OnlineRewardOptions = z.infer<z.ZodObject<ReturnType<typeof rewardFields>>>;
+export type OnlinePromptOptions = z.infer<z.ZodObject<ReturnType<typeof promptFields>>>;
+export type OnlineSamplingOptions = z.infer<z.ZodObject<ReturnType<typeof rolloutFields>>>;

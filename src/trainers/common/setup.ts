@@ -18,6 +18,19 @@ import type { OptimOptions } from './config.js';
 import { listCheckpoints } from './checkpoint.js';
 import { trainEvalSplit } from '../../data/index.js';
 
+/** What an offline trainer of a causal LM (SFT, DPO, KTO, ORPO, SimPO) returns. */
+export interface TrainResult<C> {
+  /** The trained model (with LoRA: the adapters merged in). */
+  model: CausalLM;
+  tokenizer: Tokenizer;
+  /** The metric lines of training, as in OUT/metrics.jsonl. */
+  history: Record<string, number>[];
+  /** Held-out metrics of the final model, named eval/… (empty without held-out data). */
+  eval: Record<string, number>;
+  /** The config with its defaults filled in, as in OUT/rlhf_config.json. */
+  config: C;
+}
+
 /** A trainer input that cannot work; the message names the option or file and the fix. */
 export class TrainerError extends Error {
   override name = 'TrainerError';

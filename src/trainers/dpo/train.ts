@@ -8,10 +8,8 @@
 //   5. evaluate implicit-reward accuracy and margins on the held-out split; save the policy
 import type { Tensor } from '../../torch/tensor.js';
 import { manualSeed, tensor } from '../../torch/index.js';
-import type { CausalLM } from '../../models/types.js';
-import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import type { PreferenceExample } from '../../data/index.js';
-import { prepareOutDir, TrainerError } from '../common/setup.js';
+import { prepareOutDir, TrainerError, type TrainResult } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
 import { adapterDisabledReference, loadTrainingPolicy, loopParts, saveTrainedModel } from '../common/lora.js';
 import { evaluateInBatches, frozenLogprobs, loadReference, pairLogprobs, pairRows, preferenceSplit } from '../common/preference.js';
@@ -29,13 +27,8 @@ interface RefLogps {
   rejected: number[];
 }
 
-export interface DPOResult {
-  model: CausalLM;
-  tokenizer: Tokenizer;
-  history: Record<string, number>[];
-  eval: Record<string, number>;
-  config: DPOConfig;
-}
+/** The trained policy and its metrics; `eval`: implicit-reward accuracy and margins on the held-out pairs. */
+export type DPOResult = TrainResult<DPOConfig>;
 
 export async function dpo(input: DPOConfigInput, hooks: TrainerHooks = {}): Promise<DPOResult> {
   const cfg = dpoConfig.parse(input);

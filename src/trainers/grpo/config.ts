@@ -2,12 +2,13 @@
 // defaults and names of TRL's GRPOConfig (camelCase here, kebab-case flags). Each field says where
 // it comes from.
 import { z } from 'zod';
-import { optimFields, runFields } from '../common/config.js';
+import { LORA_HELP_KEYS, loraFields, optimFields, runFields } from '../common/config.js';
 import { promptFields, rewardFields, rolloutFields } from '../common/online-config.js';
 
 export const grpoConfig = z.object({
   ...runFields({ saveEvery: 20, logEvery: 1 }),
   ...optimFields({ lr: 1e-6, batchSize: 8, epochs: 1, schedule: 'linear' }),
+  ...loraFields(),
   ...rewardFields(),
   ...promptFields({ maxPromptLength: 512 }),
   // Sampling the group (Shao et al. 2024 sec. 4.1.1: G outputs per question)
@@ -36,4 +37,5 @@ export const GRPO_HELP_GROUPS = {
   Rollouts: ['numGenerations', 'maxCompletionLength', 'temperature', 'topK', 'topP', 'allowSamplingMismatch', 'rolloutDtype', 'missingEosPenalty', 'maskTruncatedCompletions'],
   GRPO: ['scaleRewards', 'beta', 'epsilon', 'epsilonHigh', 'lossType', 'numIterations', 'stepsPerGeneration', 'gradAccum'],
   Optimization: ['epochs', 'maxSteps', 'batchSize', 'lr', 'weightDecay', 'adamBetas', 'schedule', 'warmupSteps', 'maxGradNorm'],
+  LoRA: LORA_HELP_KEYS,
 } as const;

@@ -14,9 +14,7 @@
 //      pairs, DPO's pairwise reward accuracy and margin — and save the policy
 import type { Tensor } from '../../torch/tensor.js';
 import { manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
-import type { CausalLM } from '../../models/types.js';
-import type { Tokenizer } from '../../tokenizers/tokenizer.js';
-import { prepareOutDir, TrainerError, maybeAutocast } from '../common/setup.js';
+import { prepareOutDir, TrainerError, maybeAutocast, type TrainResult } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
 import { adapterDisabledReference, loadTrainingPolicy, loopParts, saveTrainedModel } from '../common/lora.js';
 import { frozenLogprobs, loadReference, responseSequenceLogprobs, type ResponseRow } from '../common/preference.js';
@@ -25,13 +23,8 @@ import { ktoSplit, type KtoItem } from './data.js';
 import { ktoLoss } from './loss.js';
 import { ktoConfig, type KTOConfig, type KTOConfigInput } from './config.js';
 
-export interface KTOResult {
-  model: CausalLM;
-  tokenizer: Tokenizer;
-  history: Record<string, number>[];
-  eval: Record<string, number>;
-  config: KTOConfig;
-}
+/** The trained policy and its metrics; `eval`: the loss, z0 and rewards on the held-out examples (heldOutMetrics). */
+export type KTOResult = TrainResult<KTOConfig>;
 
 /** Reference log-probs of each example's completion and of its KL completion (sums over tokens). */
 interface RefLogps {

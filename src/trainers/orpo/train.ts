@@ -6,10 +6,8 @@
 //   3. train on L_SFT + λ·L_OR (loss.ts) over the policy's log-probs of chosen and rejected
 //   4. evaluate NLL, odds ratios, reward accuracy and margins on the held-out pairs; save the policy
 import { manualSeed } from '../../torch/index.js';
-import type { CausalLM } from '../../models/types.js';
-import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import type { PreferenceExample } from '../../data/index.js';
-import { prepareOutDir } from '../common/setup.js';
+import { prepareOutDir, type TrainResult } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
 import { loadTrainingPolicy, loopParts, saveTrainedModel } from '../common/lora.js';
 import { evaluateInBatches, pairLogprobs, preferenceSplit } from '../common/preference.js';
@@ -17,13 +15,8 @@ import type { TrainerHooks } from '../sft/train.js';
 import { orpoLoss } from './loss.js';
 import { orpoConfig, type ORPOConfig, type ORPOConfigInput } from './config.js';
 
-export interface ORPOResult {
-  model: CausalLM;
-  tokenizer: Tokenizer;
-  history: Record<string, number>[];
-  eval: Record<string, number>;
-  config: ORPOConfig;
-}
+/** The trained policy and its metrics; `eval`: NLL, odds ratios, reward accuracy and margins on the held-out pairs. */
+export type ORPOResult = TrainResult<ORPOConfig>;
 
 export async function orpo(input: ORPOConfigInput, hooks: TrainerHooks = {}): Promise<ORPOResult> {
   const cfg = orpoConfig.parse(input);

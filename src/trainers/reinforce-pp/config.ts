@@ -3,12 +3,13 @@
 // Names follow this project's PPO where the two share an option; each field says which OpenRLHF
 // option it is.
 import { z } from 'zod';
-import { optimFields, runFields } from '../common/config.js';
+import { LORA_HELP_KEYS, loraFields, optimFields, runFields } from '../common/config.js';
 import { promptFields, rewardFields, rolloutFields } from '../common/online-config.js';
 
 export const reinforcePPConfig = z.object({
   ...runFields({ saveEvery: 20, logEvery: 1 }),
   ...optimFields({ lr: 1e-6, batchSize: 16, epochs: 1, schedule: 'linear' }),
+  ...loraFields(),
   ...rewardFields(),
   ...promptFields({ maxPromptLength: 512 }),
   samplesPerPrompt: z.int().min(1).default(1).describe('responses sampled per prompt (OpenRLHF n_samples_per_prompt)'),
@@ -35,4 +36,5 @@ export const REINFORCE_PP_HELP_GROUPS = {
   Rollouts: ['samplesPerPrompt', 'maxNewTokens', 'temperature', 'topK', 'topP', 'allowSamplingMismatch', 'rolloutDtype', 'missingEosPenalty'],
   'REINFORCE++': ['klCoef', 'klEstimator', 'gamma', 'groupBaseline', 'clipRange', 'ppoEpochs', 'numMiniBatches', 'gradAccum'],
   Optimization: ['epochs', 'maxSteps', 'batchSize', 'lr', 'weightDecay', 'adamBetas', 'schedule', 'warmupSteps', 'maxGradNorm'],
+  LoRA: LORA_HELP_KEYS,
 } as const;

@@ -17,15 +17,13 @@ import { manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
 import { Linear } from '../../nn/layers.js';
 import { saveStateDict } from '../../nn/state-dict.js';
 import { lastTokenIndex, type ScalarHeadModel } from '../../models/heads.js';
-import { loadScalarModel } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { REWARD_FORMATS, padRight, readDataset, rewardExamples, type RewardExample } from '../../data/index.js';
 import { accuracy, f1, meanMargin, pairwiseAccuracy, pearson, precision, recall, spearman } from '../../eval/metrics.js';
 import { atomicWriteJson } from '../../util/atomic.js';
 import { prepareOutDir, trainAndHeldOut, TrainerError } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
-import { applyLoraFromConfig, saveTrainedModel, trainableParameters } from '../common/lora.js';
-import type { LoraModel } from '../../nn/lora.js';
+import { loadTrainingRewardModel, saveTrainedModel, trainableParameters } from '../common/lora.js';
 import type { TrainerHooks } from '../sft/train.js';
 import { bradleyTerryLoss, labelBceLoss, ratingRegressionLoss } from './loss.js';
 import { rewardConfig, type RewardConfig, type RewardConfigInput } from './config.js';
@@ -52,18 +50,11 @@ export async function trainRewardModel(input: RewardConfigInput, hooks: TrainerH
   const out = await prepareOutDir(cfg.out, cfg.resume);
   manualSeed(cfg.seed);
 
-  // 1. the reward model from the SFT model (or an earlier reward model, to continue training it)
-  const loaded = await loadScalarModel(cfg.model);
-  const model = loaded.model;
+  // 1. the reward model from the SFT model (or an earlier reward model, to continue training it);
+  //    with LoRA the score head trains whole beside the adapters (PEFT's modules_to_save)
+  const { model, tokenizer, lora, pad, maxLength } = await loadTrainingRewardModel(cfg, 'the reward model', say);
   let dimHead: Linear | null = null;
-  let lora: LoraModel | null = null;
   try {
-    const tokenizer = loaded.tokenizer;
-    if (!tokenizer) throw new TrainerError(`${cfg.model} has no tokenizer files; the reward model needs one to read text.`);
-    lora = applyLoraFromConfig(model, cfg, say); // with LoRA the score head trains whole beside the adapters (PEFT's modules_to_save)
-    const maxLength = Math.min(cfg.maxLength, model.config.n_positions);
-    const pad = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
-
     // 2. the feedback
     const load = (file: string): ReturnType<typeof rewardExamples> & { format: string } => {
       const ds = readDataset(file, { columns: cfg.columns, skipInvalid: cfg.skipInvalid, expectFormat: REWARD_FORMATS, positiveLabel: cfg.positiveLabel ?? undefined, dimensions: cfg.dimensions.length ? cfg.dimensions : undefined });

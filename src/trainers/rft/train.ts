@@ -20,7 +20,6 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { manualSeed } from '../../torch/index.js';
 import type { CausalLM } from '../../models/types.js';
-import { loadPretrained } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { bestOfN } from '../../generation/best-of-n.js';
 import { mixSeed, mulberry32, permutation, readPrompts, type SftExample } from '../../data/index.js';
@@ -31,8 +30,7 @@ import { loadLatestCheckpoint, saveCheckpoint, type CheckpointParts } from '../c
 import { MetricsLogger } from '../common/metrics-log.js';
 import { runLoop } from '../common/loop.js';
 import { prepareOutDir, TrainerError } from '../common/setup.js';
-import { applyLoraFromConfig, saveTrainedModel, trainableParameters } from '../common/lora.js';
-import type { LoraModel } from '../../nn/lora.js';
+import { loadTrainingPolicy, saveTrainedModel, trainableParameters } from '../common/lora.js';
 import type { Module } from '../../nn/module.js';
 import { sftBatchLoss } from '../sft/train.js';
 import { selectKept } from './select.js';
@@ -86,13 +84,9 @@ export async function rft(input: RFTConfigInput, opts: RFTOptions = {}): Promise
   manualSeed(cfg.seed);
 
   // 0. policy (and LoRA adapters, when --lora-r is set), reward, prompts
-  const { model: policy, tokenizer: tok } = await loadPretrained(cfg.model, cfg.revision === undefined ? {} : { revision: cfg.revision });
+  const { model: policy, tokenizer, lora } = await loadTrainingPolicy(cfg, 'rejection sampling', say);
   let scorer: Scorer | null = null;
-  let lora: LoraModel | null = null;
   try {
-    if (!tok) throw new TrainerError(`${cfg.model} has no tokenizer files (tokenizer.json or vocab.json + merges.txt); rejection sampling needs them to decode and score responses.`);
-    const tokenizer = tok;
-    lora = applyLoraFromConfig(policy, cfg, say);
     scorer = await createScorer({ rewardModel: cfg.rewardModel, rewardFn: [...(cfg.rewardFn ?? []), ...codeFns], rewardWeights: cfg.rewardWeights, tokenizer, batchSize: cfg.sampleBatchSize });
     const reward = scorer;
     const prompts = readPrompts(cfg.prompts, { columns: cfg.columns, skipInvalid: cfg.skipInvalid, tokenizer });

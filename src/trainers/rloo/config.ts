@@ -2,12 +2,13 @@
 // Optimization for Learning from Human Feedback in LLMs"; Kool et al. 2019), with the defaults and
 // names of TRL's RLOOConfig (camelCase here, kebab-case flags). Each field says where it comes from.
 import { z } from 'zod';
-import { optimFields, runFields } from '../common/config.js';
+import { LORA_HELP_KEYS, loraFields, optimFields, runFields } from '../common/config.js';
 import { promptFields, rewardFields, rolloutFields } from '../common/online-config.js';
 
 export const rlooConfig = z.object({
   ...runFields({ saveEvery: 20, logEvery: 1 }),
   ...optimFields({ lr: 1e-6, batchSize: 8, epochs: 1, schedule: 'linear' }),
+  ...loraFields(),
   ...rewardFields(),
   ...promptFields({ maxPromptLength: 512 }),
   // Sampling k responses per prompt (Ahmadian et al. 2024 sec. 3.2)
@@ -34,4 +35,5 @@ export const RLOO_HELP_GROUPS = {
   Rollouts: ['numGenerations', 'maxCompletionLength', 'temperature', 'topK', 'topP', 'allowSamplingMismatch', 'rolloutDtype', 'missingEosPenalty', 'maskTruncatedCompletions'],
   RLOO: ['beta', 'normalizeAdvantages', 'epsilon', 'epsilonHigh', 'numIterations', 'stepsPerGeneration', 'gradAccum'],
   Optimization: ['epochs', 'maxSteps', 'batchSize', 'lr', 'weightDecay', 'adamBetas', 'schedule', 'warmupSteps', 'maxGradNorm'],
+  LoRA: LORA_HELP_KEYS,
 } as const;

@@ -8,9 +8,8 @@
 import type { Tensor } from '../../torch/tensor.js';
 import { manualSeed, noGrad, tensor, tidy } from '../../torch/index.js';
 import type { CausalLM } from '../../models/types.js';
-import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { SFT_FORMATS, collateSft, packSequences, readDataset, tokenizeSft, type SftExample } from '../../data/index.js';
-import { prepareOutDir, trainAndHeldOut, TrainerError } from '../common/setup.js';
+import { prepareOutDir, trainAndHeldOut, TrainerError, type TrainResult } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
 import { loadTrainingPolicy, loopParts, saveTrainedModel } from '../common/lora.js';
 import { causalLmLoss } from './loss.js';
@@ -23,14 +22,8 @@ export interface TrainerHooks {
   progressStream?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
-export interface SFTResult {
-  model: CausalLM;
-  tokenizer: Tokenizer;
-  history: Record<string, number>[];
-  /** eval/loss and eval/perplexity of the final model (empty without an eval split). */
-  eval: Record<string, number>;
-  config: SFTConfig;
-}
+/** The trained model and its metrics; `eval`: eval/loss and eval/perplexity of the final model. */
+export type SFTResult = TrainResult<SFTConfig>;
 
 /**
  * One SFT micro-batch: the examples right-padded into a batch (collateSft: labels −100 where the

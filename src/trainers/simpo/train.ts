@@ -6,10 +6,8 @@
 //   3. train on the SimPO loss (loss.ts), with CPO's NLL term when --cpo-alpha > 0
 //   4. evaluate reward accuracy and margins on the held-out pairs; save the policy
 import { manualSeed } from '../../torch/index.js';
-import type { CausalLM } from '../../models/types.js';
-import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import type { PreferenceExample } from '../../data/index.js';
-import { prepareOutDir } from '../common/setup.js';
+import { prepareOutDir, type TrainResult } from '../common/setup.js';
 import { runLoop } from '../common/loop.js';
 import { loadTrainingPolicy, loopParts, saveTrainedModel } from '../common/lora.js';
 import { evaluateInBatches, pairLogprobs, preferenceSplit } from '../common/preference.js';
@@ -17,13 +15,8 @@ import type { TrainerHooks } from '../sft/train.js';
 import { simpoLoss } from './loss.js';
 import { simpoConfig, type SimPOConfig, type SimPOConfigInput } from './config.js';
 
-export interface SimPOResult {
-  model: CausalLM;
-  tokenizer: Tokenizer;
-  history: Record<string, number>[];
-  eval: Record<string, number>;
-  config: SimPOConfig;
-}
+/** The trained policy and its metrics; `eval`: reward accuracy and margins on the held-out pairs. */
+export type SimPOResult = TrainResult<SimPOConfig>;
 
 export async function simpo(input: SimPOConfigInput, hooks: TrainerHooks = {}): Promise<SimPOResult> {
   const cfg = simpoConfig.parse(input);
