@@ -9,8 +9,9 @@ const HELP = `rlhf pipeline — run training stages in order (e.g. sft → rewar
 Usage:
   rlhf pipeline FILE.yaml
 
-FILE.yaml holds a list of stages; each has a name, run (sft, reward, ppo or dpo) and that
-command's options (the long option names of its --help, in camelCase, snake_case or kebab-case).
+FILE.yaml holds a list of stages; each has a name, run (sft, reward, ppo, grpo, rloo,
+reinforce-pp, dpo, kto, orpo or simpo) and that command's options (the long option names of its
+--help, in camelCase, snake_case or kebab-case).
 \${name} in a value is the --out of an earlier stage. Relative paths are relative to the file;
 a model given as a Hub id (org/name, no such path there) comes from the Hugging Face cache.
 Rerunning skips finished stages and resumes an interrupted one from its newest checkpoint.

@@ -2,7 +2,7 @@
 //
 //   stages:
 //     - name: sft
-//       run: sft                      # sft | reward | ppo | dpo | kto | orpo | simpo
+//       run: sft                      # sft | reward | ppo | grpo | rloo | reinforce-pp | dpo | kto | orpo | simpo
 //       model: models/tiny
 //       data: reviews.jsonl
 //       out: runs/sft
@@ -29,6 +29,9 @@ import { ConfigError, readYamlConfig, validateConfig } from '../config/schema-cl
 import { sftConfig } from './sft/config.js';
 import { rewardConfig } from './reward/config.js';
 import { ppoConfig } from './ppo/config.js';
+import { grpoConfig } from './grpo/config.js';
+import { rlooConfig } from './rloo/config.js';
+import { reinforcePPConfig } from './reinforce-pp/config.js';
 import { dpoConfig } from './dpo/config.js';
 import { ktoConfig } from './kto/config.js';
 import { orpoConfig } from './orpo/config.js';
@@ -36,6 +39,9 @@ import { simpoConfig } from './simpo/config.js';
 import { sft } from './sft/train.js';
 import { trainRewardModel } from './reward/train.js';
 import { ppo } from './ppo/train.js';
+import { grpo } from './grpo/train.js';
+import { rloo } from './rloo/train.js';
+import { reinforcePP } from './reinforce-pp/train.js';
 import { dpo } from './dpo/train.js';
 import { kto } from './kto/train.js';
 import { orpo } from './orpo/train.js';
@@ -48,6 +54,9 @@ const STAGES = {
   sft: { schema: sftConfig, run: async (c: z.infer<typeof sftConfig>, h: TrainerHooks) => (await sft(c, h)).model.dispose() },
   reward: { schema: rewardConfig, run: async (c: z.infer<typeof rewardConfig>, h: TrainerHooks) => (await trainRewardModel(c, h)).model.dispose() },
   ppo: { schema: ppoConfig, run: async (c: z.infer<typeof ppoConfig>, h: TrainerHooks) => (await ppo(c, h)).dispose() },
+  grpo: { schema: grpoConfig, run: async (c: z.infer<typeof grpoConfig>, h: TrainerHooks) => (await grpo(c, h)).dispose() },
+  rloo: { schema: rlooConfig, run: async (c: z.infer<typeof rlooConfig>, h: TrainerHooks) => (await rloo(c, h)).dispose() },
+  'reinforce-pp': { schema: reinforcePPConfig, run: async (c: z.infer<typeof reinforcePPConfig>, h: TrainerHooks) => (await reinforcePP(c, h)).dispose() },
   dpo: { schema: dpoConfig, run: async (c: z.infer<typeof dpoConfig>, h: TrainerHooks) => (await dpo(c, h)).model.dispose() },
   kto: { schema: ktoConfig, run: async (c: z.infer<typeof ktoConfig>, h: TrainerHooks) => (await kto(c, h)).model.dispose() },
   orpo: { schema: orpoConfig, run: async (c: z.infer<typeof orpoConfig>, h: TrainerHooks) => (await orpo(c, h)).model.dispose() },

@@ -7,8 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fieldsOf } from '../../src/config/schema-cli.js';
-import { sftConfig, rewardConfig, ppoConfig, dpoConfig } from '../../src/trainers/index.js';
+import { sftConfig, rewardConfig, ppoConfig, dpoConfig, runPipeline } from '../../src/trainers/index.js';
 import { tempDir, tinyModel, writeJsonl, sentences, PROMPTS, POSITIVE_WORDS } from './fixtures.js';
+import { greatRewardFile } from './online-fixtures.js';
 
 const BIN = new URL('../../bin/rlhf.js', import.meta.url).pathname;
 const root = tempDir('rlhf-cli-');
@@ -121,4 +122,35 @@ test('rlhf pipeline runs sft → reward → ppo, feeding each stage to the next,
   const bad = rlhf('pipeline', file);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /pipeline\.yaml:7: lr/);
+});
+
+test('pipeline stages of the critic-free online trainers: grpo → rloo → reinforce-pp, each starting from the last', async () => {
+  greatRewardFile(root);
+  const file = join(root, 'online.yaml');
+  const common = 'reward_fn: [great.ts]\n    prompts: prompts.txt\n    max_steps: 1\n    batch_size: 2';
+  writeFileSync(file, `stages:
+  - name: grpo
+    run: grpo
+    model: ${model}
+    ${common}
+    num_generations: 2
+    max_completion_length: 4
+    out: runs/grpo
+  - name: rloo
+    run: rloo
+    model: \${grpo}
+    ${common}
+    max_completion_length: 4
+    out: runs/rloo
+  - name: rpp
+    run: reinforce-pp
+    model: \${rloo}
+    ${common}
+    max_new_tokens: 4
+    out: runs/rpp
+`);
+  assert.deepEqual(await runPipeline(file), { ran: ['grpo', 'rloo', 'rpp'], skipped: [] });
+  for (const stage of ['grpo', 'rloo', 'rpp']) assert.ok(existsSync(join(root, 'runs', stage, 'model.safetensors')), stage);
+  assert.equal(JSON.parse(readFileSync(join(root, 'runs', 'rpp', 'rlhf_config.json'), 'utf8')).model, join(root, 'runs', 'rloo'));
+  assert.deepEqual(await runPipeline(file), { ran: [], skipped: ['grpo', 'rloo', 'rpp'] });
 });

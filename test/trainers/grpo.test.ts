@@ -3,7 +3,6 @@
 // resume, "it learns" on a tiny task, and the command line.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../../src/torch/index.js';
@@ -12,11 +11,12 @@ import { assertClose, gradcheck, randDouble, rng } from '../engine/helpers.js';
 import { readStats } from '../../src/trainers/common/masked.js';
 import { klK3 } from '../../src/trainers/ppo/loss.js';
 import { ADVANTAGE_EPS, aggregateBnpo, aggregateDapo, aggregateDrGrpo, aggregateGrpo, grpoAdvantages, grpoLoss, grpoTokenLoss, type GrpoLossType } from '../../src/trainers/grpo/loss.js';
-import { grpo, grpoConfig, sft } from '../../src/trainers/index.js';
+import { grpo, grpoConfig } from '../../src/trainers/index.js';
 import { fieldsOf } from '../../src/config/schema-cli.js';
 import { grpo as grpoCommand } from '../../src/cli/grpo.js';
 import { commands } from '../../src/cli/index.js';
-import { tempDir, tinyModel, writeJsonl, sentences, PROMPTS } from './fixtures.js';
+import { rlhf, tempDir } from './fixtures.js';
+import { great, greatRewardFile, sftModelAndPrompts } from './online-fixtures.js';
 import { answerOf, makeProblems } from '../../examples/arithmetic/task.js';
 import exactAnswer from '../../examples/arithmetic/exact-answer.js';
 import { createScorer } from '../../src/trainers/common/rewards.js';
@@ -144,15 +144,10 @@ describe('GRPO trainer', () => {
   const root = tempDir('rlhf-grpo-');
   let sftDir = '';
   let prompts = '';
-  const great = (_p: string[], responses: string[]): number[] => responses.map((t) => (/great/.test(t) ? 1 : 0));
   const period = (_p: string[], responses: string[]): number[] => responses.map((t) => (t.trim().endsWith('.') ? 1 : 0));
 
   before(async () => {
-    const base = await tinyModel(join(root, 'base'));
-    const data = writeJsonl(join(root, 'text.jsonl'), sentences(64).map((s) => ({ text: s.text })));
-    sftDir = join(root, 'sft');
-    (await sft({ model: base, data, out: sftDir, epochs: 40, lr: 5e-3, batchSize: 16, maxLength: 16, evalSplit: 0, saveEvery: 0, warmupSteps: 2 })).model.dispose();
-    prompts = writeJsonl(join(root, 'prompts.jsonl'), Array.from({ length: 16 }, (_, i) => ({ prompt: PROMPTS[i % 4] })));
+    ({ sftDir, prompts } = await sftModelAndPrompts(root));
   });
 
   test('it learns: the reward rises from ~0.2 to > 0.85 in 40 iterations; first step ratio exactly 1, clip 0; one mean per reward function; live tensors flat', async () => {
@@ -229,25 +224,20 @@ describe('GRPO trainer', () => {
   });
 
   test('command line: --help from the schema; two reward files with weights; bad weights named in one line, exit 2', () => {
-    const BIN = new URL('../../bin/rlhf.js', import.meta.url).pathname;
-    const rlhf = (...args: string[]): { status: number | null; stdout: string; stderr: string } => {
-      const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-    };
     const help = grpoCommand.help; // what `rlhf grpo --help` prints
     for (const f of fieldsOf(grpoConfig)) assert.ok(help.includes(f.flag), `grpo --help lacks ${f.flag}`);
     assert.match(help, /--num-generations N\s+G: responses sampled per prompt.*\(default 8\)/);
     assert.match(help, /--loss-type grpo\|bnpo\|dr_grpo\|dapo/);
     assert.ok(commands.includes(grpoCommand), 'rlhf grpo is registered');
-    writeFileSync(join(root, 'great.ts'), "export default (_p: string[], r: string[]): number[] => r.map((t) => (t.includes('great') ? 1 : 0));\n");
+    const greatFile = greatRewardFile(root);
     writeFileSync(join(root, 'brief.ts'), 'export function reward(_p: string[], r: string[]): number[] { return r.map((t) => -t.length / 10); }\n');
     const out = join(root, 'cli');
-    const run = rlhf('grpo', '--model', sftDir, '--reward-fn', join(root, 'great.ts'), '--reward-fn', join(root, 'brief.ts'), '--reward-weights', '1,0.5', '--prompts', prompts, '--out', out, '--max-steps', '2', '--batch-size', '2', '--num-generations', '2', '--max-completion-length', '4', '--quiet');
+    const run = rlhf('grpo', '--model', sftDir, '--reward-fn', greatFile, '--reward-fn', join(root, 'brief.ts'), '--reward-weights', '1,0.5', '--prompts', prompts, '--out', out, '--max-steps', '2', '--batch-size', '2', '--num-generations', '2', '--max-completion-length', '4', '--quiet');
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /grpo: done — reward -?[\d.]+/);
     const row = JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')[1] as string) as Record<string, number>;
     assertClose(row.reward as number, (row['rewards/great/mean'] as number) + 0.5 * (row['rewards/brief/mean'] as number), { rtol: 1e-6, atol: 1e-6 });
-    const bad = rlhf('grpo', '--model', sftDir, '--reward-fn', join(root, 'great.ts'), '--reward-weights', '1,2', '--prompts', prompts, '--out', join(root, 'bad'), '--max-completion-length', '4');
+    const bad = rlhf('grpo', '--model', sftDir, '--reward-fn', greatFile, '--reward-weights', '1,2', '--prompts', prompts, '--out', join(root, 'bad'), '--max-completion-length', '4');
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--reward-weights has 2 values for 1 reward \(--reward-fn .*great\.ts\)/);
     assert.doesNotMatch(bad.stderr, /\n\s+at /);

@@ -1,15 +1,16 @@
 // LoRA in the trainers (--lora-r N; src/trainers/common/lora.ts): SFT learns with only the adapters
 // training and resumes exactly from adapter-only checkpoints; OUT is a PEFT adapter that loads back
-// as the trained model; DPO and PPO take the policy with its adapters off as the reference; the
-// reward model trains its score head whole beside the adapters; `rlhf merge-lora` writes the merged
-// model; bad settings are named errors. A 2-layer GPT-2 (tests/trainers/fixtures.ts), a few steps each.
+// as the trained model; DPO, PPO, GRPO, RLOO and REINFORCE++ take the policy with its adapters off
+// as the reference; the reward model trains its score head whole beside the adapters; `rlhf
+// merge-lora` writes the merged model; bad settings are named errors. A 2-layer GPT-2
+// (tests/trainers/fixtures.ts), a few steps each.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../../src/torch/index.js';
-import { sft, dpo, ppo, trainRewardModel } from '../../src/trainers/index.js';
+import { sft, dpo, ppo, grpo, rloo, reinforcePP, trainRewardModel, type GRPOConfigInput, type OnlineTrainerOptions } from '../../src/trainers/index.js';
 import { loadPretrained, loadScalarModel } from '../../src/models/index.js';
 import type { CausalLM } from '../../src/models/index.js';
 import { applyLora } from '../../src/nn/lora.js';
@@ -18,7 +19,7 @@ import { adapterDisabledReference, applyLoraFromConfig } from '../../src/trainer
 import { sftConfig } from '../../src/trainers/sft/config.js';
 import { frozenLogprobs } from '../../src/trainers/common/preference.js';
 import { main } from '../../src/cli/index.js';
-import { tempDir, tinyModel, writeJsonl, sentences, PROMPTS, POSITIVE_WORDS } from './fixtures.js';
+import { assertLoraOut, tempDir, tinyModel, writeJsonl, sentences, PROMPTS, POSITIVE_WORDS } from './fixtures.js';
 
 const BIN = new URL('../../bin/rlhf.js', import.meta.url).pathname;
 const root = tempDir('rlhf-lora-');
@@ -191,6 +192,32 @@ test('LoRA PPO: the reference is the policy with its adapters off (KL 0, ratio 1
   assert.ok(existsSync(join(out, 'value_model', 'model.safetensors')), 'the value model trains whole');
   r.dispose();
 });
+
+// GRPO (k3 KL in the loss), RLOO (sequence KL in the reward), REINFORCE++ (token KL in the reward):
+// β > 0, so each needs π_ref, which is the policy with its adapters off.
+type Common = Pick<GRPOConfigInput, 'model' | 'prompts' | 'out' | 'loraR' | 'loraDropout' | 'batchSize' | 'maxSteps' | 'lr' | 'saveEvery' | 'temperature'>;
+const ONLINE = [
+  { name: 'GRPO', kl: 'kl', train: (c: Common, o: OnlineTrainerOptions) => grpo({ numGenerations: 4, maxCompletionLength: 4, beta: 0.04, ...c }, o) },
+  { name: 'RLOO', kl: 'kl', train: (c: Common, o: OnlineTrainerOptions) => rloo({ numGenerations: 4, maxCompletionLength: 4, beta: 0.05, ...c }, o) },
+  { name: 'REINFORCE++', kl: 'objective/kl', train: (c: Common, o: OnlineTrainerOptions) => reinforcePP({ samplesPerPrompt: 4, maxNewTokens: 4, klCoef: 0.05, ...c }, o) },
+];
+for (const { name, kl, train } of ONLINE) {
+  test(`LoRA ${name}: only the adapters train (adapter-only checkpoints), the reference is the policy with its adapters off (KL 0 at the start), OUT is a PEFT adapter`, async () => {
+    const prompts = writeJsonl(join(root, 'prompts.jsonl'), Array.from({ length: 8 }, (_, i) => ({ prompt: PROMPTS[i % 4] })));
+    const out = join(root, name.toLowerCase());
+    const lines: string[] = [];
+    const r = await train({ model: base, prompts, out, loraR: 4, loraDropout: 0, batchSize: 2, maxSteps: 2, lr: 1e-2, saveEvery: 1, temperature: 1 }, {
+      rewardFns: [(_p, responses) => responses.map((t) => t.length / 10)],
+      onLog: (l) => lines.push(l),
+    });
+    assert.match(lines.join('\n'), /lora: r 4, α 32 on 2 layers \(c_attn\)/);
+    const first = r.history[0]?.[kl] as number;
+    assert.ok(Math.abs(first) < 1e-6, `${kl} at the first iteration ${first}: policy = reference at init (B = 0)`);
+    assert.deepEqual(readdirSync(join(out, 'checkpoints', 'step-000001')).sort(), ['adapter.safetensors', 'optimizer-main.safetensors', 'rng.safetensors', 'trainer_state.json']);
+    await assertLoraOut(out, r.policy, base, 4);
+    r.dispose();
+  });
+}
 
 test('rlhf merge-lora writes the merged model', async () => {
   const adapter = join(root, 'sft');

@@ -3,8 +3,7 @@
 // on REINFORCE++ advantages, the first step's invariants, "it learns", and the command line.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../../src/torch/index.js';
 import type { Tensor } from '../../src/torch/index.js';
@@ -12,11 +11,12 @@ import { assertClose, gradcheck, randDouble } from '../engine/helpers.js';
 import { maskedMean } from '../../src/trainers/common/masked.js';
 import { klPenaltyRewards, ppoPolicyLoss } from '../../src/trainers/ppo/loss.js';
 import { discountedReturns, normalizeAdvantagesGlobal, subtractGroupMean } from '../../src/trainers/reinforce-pp/loss.js';
-import { reinforcePP, reinforcePPConfig, sft } from '../../src/trainers/index.js';
+import { reinforcePP, reinforcePPConfig } from '../../src/trainers/index.js';
 import { fieldsOf } from '../../src/config/schema-cli.js';
 import { reinforcePP as reinforcePPCommand } from '../../src/cli/reinforce-pp.js';
 import { commands } from '../../src/cli/index.js';
-import { tempDir, tinyModel, writeJsonl, sentences, PROMPTS } from './fixtures.js';
+import { rlhf, tempDir } from './fixtures.js';
+import { great, greatRewardFile, sftModelAndPrompts } from './online-fixtures.js';
 
 torch.setNumThreads(1);
 const f64 = (data: number[] | number[][]): Tensor => torch.tensor(data, { dtype: 'float64' });
@@ -91,14 +91,9 @@ describe('REINFORCE++ trainer', () => {
   const root = tempDir('rlhf-rpp-');
   let sftDir = '';
   let prompts = '';
-  const great = (_p: string[], responses: string[]): number[] => responses.map((t) => (/great/.test(t) ? 1 : 0));
 
   before(async () => {
-    const base = await tinyModel(join(root, 'base'));
-    const data = writeJsonl(join(root, 'text.jsonl'), sentences(64).map((s) => ({ text: s.text })));
-    sftDir = join(root, 'sft');
-    (await sft({ model: base, data, out: sftDir, epochs: 40, lr: 5e-3, batchSize: 16, maxLength: 16, evalSplit: 0, saveEvery: 0, warmupSteps: 2 })).model.dispose();
-    prompts = writeJsonl(join(root, 'prompts.jsonl'), Array.from({ length: 16 }, (_, i) => ({ prompt: PROMPTS[i % 4] })));
+    ({ sftDir, prompts } = await sftModelAndPrompts(root));
   });
 
   test('it learns: the score rises to > 0.8 in 40 iterations; first minibatch ratio 1 (1e-6), approx-KL 0, clip fraction 0; KL starts at 0; live tensors flat', async () => {
@@ -146,10 +141,8 @@ describe('REINFORCE++ trainer', () => {
     for (const f of fieldsOf(reinforcePPConfig)) assert.ok(help.includes(f.flag), `reinforce-pp --help lacks ${f.flag}`);
     assert.match(help, /--kl-coef X\s+β of the per-token KL penalty.*\(default 0\.01\)/);
     assert.ok(commands.includes(reinforcePPCommand), 'rlhf reinforce-pp is registered');
-    const BIN = new URL('../../bin/rlhf.js', import.meta.url).pathname;
-    writeFileSync(join(root, 'great.ts'), "export default (_p: string[], r: string[]): number[] => r.map((t) => (t.includes('great') ? 1 : 0));\n");
     const out = join(root, 'cli');
-    const run = spawnSync(process.execPath, [BIN, 'reinforce-pp', '--model', sftDir, '--reward-fn', join(root, 'great.ts'), '--prompts', prompts, '--out', out, '--max-steps', '2', '--batch-size', '4', '--max-new-tokens', '4', '--quiet'], { encoding: 'utf8', timeout: 120_000 });
+    const run = rlhf('reinforce-pp', '--model', sftDir, '--reward-fn', greatRewardFile(root), '--prompts', prompts, '--out', out, '--max-steps', '2', '--batch-size', '4', '--max-new-tokens', '4', '--quiet');
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /reinforce-pp: done — score [\d.]+, KL -?[\d.]+ nats/);
     assert.equal(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 2);

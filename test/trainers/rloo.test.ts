@@ -3,19 +3,19 @@
 // step's invariants, "it learns" on a tiny task, and the command line.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../../src/torch/index.js';
 import type { Tensor } from '../../src/torch/index.js';
 import { assertClose, gradcheck, randDouble, rng } from '../engine/helpers.js';
 import { readStats } from '../../src/trainers/common/masked.js';
 import { klPenalizedScores, normalizeBatch, rlooAdvantages, rlooLoss } from '../../src/trainers/rloo/loss.js';
-import { rloo, rlooConfig, sft } from '../../src/trainers/index.js';
+import { rloo, rlooConfig } from '../../src/trainers/index.js';
 import { fieldsOf } from '../../src/config/schema-cli.js';
 import { rloo as rlooCommand } from '../../src/cli/rloo.js';
 import { commands } from '../../src/cli/index.js';
-import { tempDir, tinyModel, writeJsonl, sentences, PROMPTS } from './fixtures.js';
+import { rlhf, tempDir } from './fixtures.js';
+import { great, greatRewardFile, sftModelAndPrompts } from './online-fixtures.js';
 
 torch.setNumThreads(1);
 const f64 = (data: number[] | number[][]): Tensor => torch.tensor(data, { dtype: 'float64' });
@@ -87,14 +87,9 @@ describe('RLOO trainer', () => {
   const root = tempDir('rlhf-rloo-');
   let sftDir = '';
   let prompts = '';
-  const great = (_p: string[], responses: string[]): number[] => responses.map((t) => (/great/.test(t) ? 1 : 0));
 
   before(async () => {
-    const base = await tinyModel(join(root, 'base'));
-    const data = writeJsonl(join(root, 'text.jsonl'), sentences(64).map((s) => ({ text: s.text })));
-    sftDir = join(root, 'sft');
-    (await sft({ model: base, data, out: sftDir, epochs: 40, lr: 5e-3, batchSize: 16, maxLength: 16, evalSplit: 0, saveEvery: 0, warmupSteps: 2 })).model.dispose();
-    prompts = writeJsonl(join(root, 'prompts.jsonl'), Array.from({ length: 16 }, (_, i) => ({ prompt: PROMPTS[i % 4] })));
+    ({ sftDir, prompts } = await sftModelAndPrompts(root));
   });
 
   test('it learns: the reward rises to > 0.8 in 40 iterations with the KL penalty on; first step ratio 1 (1e-6), KL 0, no clipping; live tensors flat', async () => {
@@ -133,15 +128,13 @@ describe('RLOO trainer', () => {
     assert.match(help, /--num-generations N\s+k: responses per prompt.*\(default 2\)/);
     assert.match(help, /--beta X\s+β of the sequence-level KL penalty.*\(default 0\.05\)/);
     assert.ok(commands.includes(rlooCommand), 'rlhf rloo is registered');
-    const BIN = new URL('../../bin/rlhf.js', import.meta.url).pathname;
-    const rlhf = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-    writeFileSync(join(root, 'great.ts'), "export default (_p: string[], r: string[]): number[] => r.map((t) => (t.includes('great') ? 1 : 0));\n");
+    const greatFile = greatRewardFile(root);
     const out = join(root, 'cli');
-    const run = rlhf('rloo', '--model', sftDir, '--reward-fn', join(root, 'great.ts'), '--prompts', prompts, '--out', out, '--max-steps', '2', '--batch-size', '2', '--max-completion-length', '4', '--quiet');
+    const run = rlhf('rloo', '--model', sftDir, '--reward-fn', greatFile, '--prompts', prompts, '--out', out, '--max-steps', '2', '--batch-size', '2', '--max-completion-length', '4', '--quiet');
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stdout, /rloo: done — reward [\d.]+, KL -?[\d.]+ nats/);
     assert.equal(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 2);
-    const bad = rlhf('rloo', '--model', sftDir, '--reward-fn', join(root, 'great.ts'), '--prompts', prompts, '--out', join(root, 'bad'), '--num-generations', '1');
+    const bad = rlhf('rloo', '--model', sftDir, '--reward-fn', greatFile, '--prompts', prompts, '--out', join(root, 'bad'), '--num-generations', '1');
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--num-generations: Too small/);
     assert.doesNotMatch(bad.stderr, /\n\s+at /);

@@ -11,8 +11,8 @@
 //     …advantages…                                      // 4. the trainer's own
 //     const t = run.train(ro, it, …, (mb) => …loss…)    // 5. passes × optimizer steps × micro-batches of
 //                                                       //    the trainer's loss
-//     await run.endIteration(it, ro, record, …)         // 6. history, metrics.jsonl, progress, a sample line,
-//   }                                                   //    a checkpoint
+//     await run.endIteration(it, ro, record)            // 6. the rollout freed; history, metrics.jsonl,
+//   }                                                   //    progress, a sample line, a checkpoint
 //   return run.finish()                                 // the policy (or its PEFT adapter); rlhf_config.json last
 //
 // with `run.dispose()` on failure. The reference is a frozen copy of the policy, or — with LoRA — the
@@ -34,7 +34,7 @@ import type { LoraOptions, OptimOptions, RunOptions } from './config.js';
 import type { OnlinePromptOptions, OnlineRewardOptions, OnlineSamplingOptions } from './online-config.js';
 import { createScorer, type Scorer } from './rewards.js';
 import type { RewardFn } from './reward-fn.js';
-import { checkSampling, loadPolicy, loadPrompts, promptBatches, rollout, rolloutSeed, type OnlineTrainerOptions, type OnlineTrainerResult, type Prompts, type Rollout } from './rollout.js';
+import { checkSampling, disposeRollout, loadPolicy, loadPrompts, promptBatches, rollout, rolloutSeed, type OnlineTrainerOptions, type OnlineTrainerResult, type Prompts, type Rollout } from './rollout.js';
 import { loadLatestCheckpoint, saveCheckpoint, type CheckpointParts } from './checkpoint.js';
 import { createOptimizer, maybeAutocast, optimizerStep, prepareOutDir, saveFinalModel, totalOptimizerSteps, TrainerError } from './setup.js';
 import { adapterDisabledReference, applyLoraFromConfig, saveTrainedModel, trainableParameters } from './lora.js';
@@ -55,13 +55,15 @@ export interface OnlineRunSpec {
   label: string;
   /** Whether the trainer needs π_ref (a frozen copy of the policy; with LoRA, the policy with its adapters off). */
   reference: boolean;
-  /** The reward functions after the --reward-fn files (onlineRewards). */
+  /** Every reward function: the --reward-fn files, then those given in code (onlineRewards). */
   rewardFns: readonly (string | RewardFn)[];
   /** The most response tokens, and its flag (the longest prompt plus it must fit the model's positions). */
   maxNewTokens: number;
   lengthFlag: string;
   /** What the sample line calls the first response's score: 'reward' or 'score'. */
   scoreName: string;
+  /** What the progress bar shows: a label for each record key, { len: 'response/length' }. */
+  progress: Record<string, string>;
 }
 
 type Owned = { dispose(): void };
@@ -78,6 +80,17 @@ export function onlineRewards(cfg: OnlineRewardOptions & OnlineSamplingOptions, 
   if (!cfg.rewardModel && fns.length === 0) throw new TrainerError(`${trainer} needs a reward: --reward-model DIR (a trained reward model) and/or --reward-fn FILE.ts (a function of prompts and responses; repeat it for several).`);
   checkSampling(cfg, trainer);
   return fns;
+}
+
+/**
+ * Refuses a rollout of batchSize × samplesPerPrompt responses that does not split into `steps`
+ * optimizer steps (a pass) of --grad-accum micro-batches; names the flags to change.
+ */
+export function checkRolloutSplit(o: { batchSize: number; samplesPerPrompt: number; samplesFlag: string | null; steps: number; stepsFlag: string; gradAccum: number }): void {
+  const N = o.batchSize * o.samplesPerPrompt;
+  if (N % (o.steps * o.gradAccum) === 0) return;
+  const what = o.samplesFlag ? `--batch-size × ${o.samplesFlag} (${o.batchSize} × ${o.samplesPerPrompt} = ${N} responses)` : `--batch-size ${o.batchSize}`;
+  throw new TrainerError(`${what} must be divisible by ${o.stepsFlag} × --grad-accum (${o.steps} × ${o.gradAccum}).`);
 }
 
 /**
@@ -305,18 +318,19 @@ export class OnlineRun<C extends OnlineRunConfig> {
   }
 
   /**
-   * The end of iteration `it`: its record kept and passed to onIteration, written to metrics.jsonl
-   * (every --log-every and the last), the progress bar moved; every --sample-every iterations the
-   * rollout's first prompt, response and score; every --save-every a checkpoint (but at the end:
-   * the final save follows).
+   * The end of iteration `it`: the rollout's tensors freed; its record kept and passed to
+   * onIteration, written to metrics.jsonl (every --log-every and the last), shown on the progress
+   * bar; every --sample-every iterations the rollout's first prompt, response and score; every
+   * --save-every a checkpoint (but at the end: the final save follows).
    */
-  async endIteration(it: number, ro: Rollout, record: Record<string, number>, progress: Record<string, number>): Promise<void> {
+  async endIteration(it: number, ro: Rollout, record: Record<string, number>): Promise<void> {
     const { cfg } = this;
     const done = it + 1;
+    disposeRollout(ro);
     this.history.push(record);
     this.hooks.onIteration?.(done, record);
     if (done % cfg.logEvery === 0 || done === this.totalIters) this.#logger?.log(done, record);
-    this.#progress?.update(done, progress);
+    this.#progress?.update(done, Object.fromEntries(Object.entries(this.spec.progress).map(([label, key]) => [label, record[key] as number])));
     if (cfg.sampleEvery > 0 && done % cfg.sampleEvery === 0) {
       this.#say(`iteration ${done}: ${JSON.stringify(ro.promptTexts[0])} → ${JSON.stringify(ro.responseTexts[0])} (${this.spec.scoreName} ${(ro.rawScores[0] as number).toFixed(3)})`);
     }

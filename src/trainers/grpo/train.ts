@@ -16,9 +16,8 @@
 // 0–3, the passes of step 5, step 6) is src/trainers/common/online-loop.ts.
 import { disposeAll, tensor, tidy } from '../../torch/index.js';
 import { rewardSourceStats } from '../common/rewards.js';
-import { disposeRollout, type OnlineTrainerOptions, type OnlineTrainerResult } from '../common/rollout.js';
-import { mean, onlineRewards, startOnlineRun } from '../common/online-loop.js';
-import { TrainerError } from '../common/setup.js';
+import type { OnlineTrainerOptions, OnlineTrainerResult } from '../common/rollout.js';
+import { checkRolloutSplit, mean, onlineRewards, startOnlineRun } from '../common/online-loop.js';
 import { maskedMean, readStats } from '../common/masked.js';
 import { grpoAdvantages, grpoLoss } from './loss.js';
 import { grpoConfig, type GRPOConfig, type GRPOConfigInput } from './config.js';
@@ -31,14 +30,15 @@ export async function grpo(input: GRPOConfigInput, opts: OnlineTrainerOptions = 
   const B = cfg.batchSize;
   const G = cfg.numGenerations;
   const N = B * G;
-  if (N % (cfg.stepsPerGeneration * cfg.gradAccum) !== 0) {
-    throw new TrainerError(`--batch-size × --num-generations (${B} × ${G} = ${N} responses) must be divisible by --steps-per-generation × --grad-accum (${cfg.stepsPerGeneration} × ${cfg.gradAccum}).`);
-  }
+  checkRolloutSplit({ batchSize: B, samplesPerPrompt: G, samplesFlag: '--num-generations', steps: cfg.stepsPerGeneration, stepsFlag: '--steps-per-generation', gradAccum: cfg.gradAccum });
   // The policy changes before the loss reads the old log-probs only after a first optimizer step on this rollout.
   const needOldLogprobs = cfg.numIterations > 1 || cfg.stepsPerGeneration > 1;
 
   // 0. models: policy (+ LoRA); reference when β > 0; the scorer; the prompts; the optimizer (--resume)
-  const run = await startOnlineRun(cfg, opts, { trainer: 'GRPO', label: 'grpo', reference: cfg.beta > 0, rewardFns, maxNewTokens: cfg.maxCompletionLength, lengthFlag: '--max-completion-length', scoreName: 'reward' });
+  const run = await startOnlineRun(cfg, opts, {
+    trainer: 'GRPO', label: 'grpo', reference: cfg.beta > 0, rewardFns, maxNewTokens: cfg.maxCompletionLength, lengthFlag: '--max-completion-length',
+    scoreName: 'reward', progress: { reward: 'reward', len: 'completions/mean_length' },
+  });
   try {
     await run.begin({ optimizerSteps: run.totalIters * cfg.numIterations * cfg.stepsPerGeneration });
     for (let it = run.first; it < run.totalIters; it++) {
@@ -88,8 +88,7 @@ export async function grpo(input: GRPOConfigInput, opts: OnlineTrainerOptions = 
         ...run.progressStats(ro, it),
       };
       if (cfg.beta === 0) delete record.kl;
-      disposeRollout(ro);
-      await run.endIteration(it, ro, record, { reward: record.reward as number, len: record['completions/mean_length'] as number });
+      await run.endIteration(it, ro, record);
     }
     return await run.finish();
   } catch (err) {

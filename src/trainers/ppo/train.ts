@@ -21,8 +21,8 @@ import { copyModel, loadScalarModel } from '../../models/index.js';
 import type { Tokenizer } from '../../tokenizers/tokenizer.js';
 import type { RewardFn } from '../common/reward-fn.js';
 import { rewardSourceStats } from '../common/rewards.js';
-import { checkSampling, disposeRollout, inChunks, rolloutSeed } from '../common/rollout.js';
-import { mean, startOnlineRun } from '../common/online-loop.js';
+import { checkSampling, inChunks, rolloutSeed } from '../common/rollout.js';
+import { checkRolloutSplit, mean, startOnlineRun, type OnlineHooks } from '../common/online-loop.js';
 import { maybeAutocast, TrainerError } from '../common/setup.js';
 import { responseLogprobs } from '../common/logprobs.js';
 import { trainableParameters } from '../common/lora.js';
@@ -62,18 +62,19 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
   if (!cfg.rewardModel && rewardFns.length === 0) throw new TrainerError('PPO needs a reward: --reward-model DIR (a trained reward model) or --reward-fn FILE.ts (a function of prompts and responses).');
   checkSampling(cfg, 'PPO');
   const B = cfg.batchSize;
-  if (B % (cfg.numMiniBatches * cfg.gradAccum) !== 0) {
-    throw new TrainerError(`--batch-size ${B} must be divisible by --num-mini-batches × --grad-accum (${cfg.numMiniBatches} × ${cfg.gradAccum}).`);
-  }
+  checkRolloutSplit({ batchSize: B, samplesPerPrompt: 1, samplesFlag: null, steps: cfg.numMiniBatches, stepsFlag: '--num-mini-batches', gradAccum: cfg.gradAccum });
 
   // 0. models: policy (+ LoRA), frozen reference (with LoRA the policy with its adapters off: no copy
   //    of the weights), reward (model and/or functions), the prompts; then the value model — dropout off in all
-  const { onMinibatch } = opts;
-  const hooks = {
+  const { onMinibatch } = opts; // PPO numbers a micro-batch by its epoch and its place in the epoch
+  const hooks: OnlineHooks = {
     onLog: opts.onLog, progressStream: opts.progressStream, onIteration: opts.onIteration,
-    onMinibatch: onMinibatch && ((m: { iteration: number; pass: number; step: number; micro: number; stats: Record<string, number> }) => onMinibatch({ iteration: m.iteration, epoch: m.pass, minibatch: m.step * cfg.gradAccum + m.micro, stats: m.stats })),
+    onMinibatch: onMinibatch && ((m) => onMinibatch({ iteration: m.iteration, epoch: m.pass, minibatch: m.step * cfg.gradAccum + m.micro, stats: m.stats })),
   };
-  const run = await startOnlineRun(cfg, hooks, { trainer: 'PPO', label: 'ppo', reference: true, rewardFns, maxNewTokens: cfg.maxNewTokens, lengthFlag: '--max-new-tokens', scoreName: 'score' });
+  const run = await startOnlineRun(cfg, hooks, {
+    trainer: 'PPO', label: 'ppo', reference: true, rewardFns, maxNewTokens: cfg.maxNewTokens, lengthFlag: '--max-new-tokens',
+    scoreName: 'score', progress: { score: 'objective/scores', kl: 'objective/kl', len: 'response/length' },
+  });
   try {
     const { policy, scorer } = run;
     let valueModel: ScalarHeadModel;
@@ -140,9 +141,9 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
       });
       const ev = tidy(() => explainedVariance(computed.values, computed.returns, respMask).item());
       disposeAll(computed);
-      disposeRollout(ro);
       klCtl.update(klMean, B);
 
+      // log, checkpoint
       const record: Record<string, number> = {
         'objective/scores': mean(scores),
         'objective/raw_scores': mean(rawScores),
@@ -160,7 +161,7 @@ export async function ppo(input: PPOConfigInput, opts: PPOOptions = {}): Promise
         ...rewardSourceStats(ro.bySource),
         ...run.progressStats(ro, it),
       };
-      await run.endIteration(it, ro, record, { score: record['objective/scores'] as number, kl: klMean, len: record['response/length'] as number });
+      await run.endIteration(it, ro, record);
     }
     const r = await run.finish({ value_model: valueModel }); // rlhf_config.json, written last, marks the run finished
     return {

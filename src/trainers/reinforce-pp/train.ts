@@ -16,8 +16,8 @@
 // src/trainers/common/online-loop.ts.
 import { disposeAll, tensor, tidy } from '../../torch/index.js';
 import { rewardSourceStats } from '../common/rewards.js';
-import { disposeRollout, type OnlineTrainerOptions, type OnlineTrainerResult } from '../common/rollout.js';
-import { mean, onlineRewards, startOnlineRun } from '../common/online-loop.js';
+import type { OnlineTrainerOptions, OnlineTrainerResult } from '../common/rollout.js';
+import { checkRolloutSplit, mean, onlineRewards, startOnlineRun } from '../common/online-loop.js';
 import { TrainerError } from '../common/setup.js';
 import { maskedMean, readStats } from '../common/masked.js';
 import { klPenaltyRewards, ppoPolicyLoss } from '../ppo/loss.js';
@@ -32,14 +32,14 @@ export async function reinforcePP(input: ReinforcePPConfigInput, opts: OnlineTra
   if (cfg.groupBaseline && cfg.samplesPerPrompt < 2) throw new TrainerError('--group-baseline subtracts the mean score of each prompt\'s samples; it needs --samples-per-prompt 2 or more.');
   const B = cfg.batchSize;
   const G = cfg.samplesPerPrompt;
-  const N = B * G;
-  if (N % (cfg.numMiniBatches * cfg.gradAccum) !== 0) {
-    throw new TrainerError(`--batch-size × --samples-per-prompt (${B} × ${G} = ${N} responses) must be divisible by --num-mini-batches × --grad-accum (${cfg.numMiniBatches} × ${cfg.gradAccum}).`);
-  }
+  checkRolloutSplit({ batchSize: B, samplesPerPrompt: G, samplesFlag: '--samples-per-prompt', steps: cfg.numMiniBatches, stepsFlag: '--num-mini-batches', gradAccum: cfg.gradAccum });
   const needOldLogprobs = cfg.klCoef > 0 || cfg.ppoEpochs > 1 || cfg.numMiniBatches > 1;
 
   // 0. models: policy (+ LoRA); reference when β > 0; the scorer; the prompts; the optimizer (--resume)
-  const run = await startOnlineRun(cfg, opts, { trainer: 'REINFORCE++', label: 'reinforce++', reference: cfg.klCoef > 0, rewardFns, maxNewTokens: cfg.maxNewTokens, lengthFlag: '--max-new-tokens', scoreName: 'score' });
+  const run = await startOnlineRun(cfg, opts, {
+    trainer: 'REINFORCE++', label: 'reinforce++', reference: cfg.klCoef > 0, rewardFns, maxNewTokens: cfg.maxNewTokens, lengthFlag: '--max-new-tokens',
+    scoreName: 'score', progress: { score: 'objective/scores', kl: 'objective/kl', len: 'response/length' },
+  });
   try {
     await run.begin({ optimizerSteps: run.totalIters * cfg.ppoEpochs * cfg.numMiniBatches });
     for (let it = run.first; it < run.totalIters; it++) {
@@ -89,8 +89,7 @@ export async function reinforcePP(input: ReinforcePPConfigInput, opts: OnlineTra
         grad_norm: t.gradNorm,
         ...run.progressStats(ro, it),
       };
-      disposeRollout(ro);
-      await run.endIteration(it, ro, record, { score: record['objective/scores'] as number, kl: record['objective/kl'] as number, len: record['response/length'] as number });
+      await run.endIteration(it, ro, record);
     }
     return await run.finish();
   } catch (err) {

@@ -16,9 +16,8 @@
 import type { Tensor } from '../../torch/tensor.js';
 import { disposeAll, tensor, tidy } from '../../torch/index.js';
 import { rewardSourceStats } from '../common/rewards.js';
-import { disposeRollout, type OnlineTrainerOptions, type OnlineTrainerResult } from '../common/rollout.js';
-import { mean, onlineRewards, startOnlineRun } from '../common/online-loop.js';
-import { TrainerError } from '../common/setup.js';
+import type { OnlineTrainerOptions, OnlineTrainerResult } from '../common/rollout.js';
+import { checkRolloutSplit, mean, onlineRewards, startOnlineRun } from '../common/online-loop.js';
 import { maskedMean, readStats } from '../common/masked.js';
 import { klPenalizedScores, normalizeBatch, rlooAdvantages, rlooLoss } from './loss.js';
 import { rlooConfig, type RLOOConfig, type RLOOConfigInput } from './config.js';
@@ -31,14 +30,15 @@ export async function rloo(input: RLOOConfigInput, opts: OnlineTrainerOptions = 
   const B = cfg.batchSize;
   const k = cfg.numGenerations;
   const N = B * k;
-  if (N % (cfg.stepsPerGeneration * cfg.gradAccum) !== 0) {
-    throw new TrainerError(`--batch-size × --num-generations (${B} × ${k} = ${N} responses) must be divisible by --steps-per-generation × --grad-accum (${cfg.stepsPerGeneration} × ${cfg.gradAccum}).`);
-  }
+  checkRolloutSplit({ batchSize: B, samplesPerPrompt: k, samplesFlag: '--num-generations', steps: cfg.stepsPerGeneration, stepsFlag: '--steps-per-generation', gradAccum: cfg.gradAccum });
   // π_old is needed for the KL in the reward, and for the ratio once the policy has moved on this rollout.
   const needOldLogprobs = cfg.beta > 0 || cfg.numIterations > 1 || cfg.stepsPerGeneration > 1;
 
   // 0. models: policy (+ LoRA); reference when β > 0; the scorer; the prompts; the optimizer (--resume)
-  const run = await startOnlineRun(cfg, opts, { trainer: 'RLOO', label: 'rloo', reference: cfg.beta > 0, rewardFns, maxNewTokens: cfg.maxCompletionLength, lengthFlag: '--max-completion-length', scoreName: 'reward' });
+  const run = await startOnlineRun(cfg, opts, {
+    trainer: 'RLOO', label: 'rloo', reference: cfg.beta > 0, rewardFns, maxNewTokens: cfg.maxCompletionLength, lengthFlag: '--max-completion-length',
+    scoreName: 'reward', progress: { reward: 'reward', len: 'completions/mean_length' },
+  });
   try {
     await run.begin({ optimizerSteps: run.totalIters * cfg.numIterations * cfg.stepsPerGeneration });
     for (let it = run.first; it < run.totalIters; it++) {
@@ -83,8 +83,7 @@ export async function rloo(input: RLOOConfigInput, opts: OnlineTrainerOptions = 
         ...run.progressStats(ro, it),
       };
       if (cfg.beta === 0) delete record.kl;
-      disposeRollout(ro);
-      await run.endIteration(it, ro, record, { reward: record.reward as number, len: record['completions/mean_length'] as number });
+      await run.endIteration(it, ro, record);
     }
     return await run.finish();
   } catch (err) {
