@@ -61,9 +61,19 @@ export function createOptimizer(params: Tensor[], o: OptimOptions, totalSteps: n
   return { optimizer, scheduler: new LRScheduler(optimizer, o.lr, schedule) };
 }
 
-/** Clip the global gradient norm, step, advance the schedule, forget the gradients. Returns the norm before clipping. */
+/**
+ * Clip the global gradient norm, step, advance the schedule, forget the gradients. Returns the norm
+ * before clipping. A NaN or infinite norm means the run has diverged: the step is refused (a
+ * TrainerError) before it can write NaN into the weights, so the last checkpoint stays good.
+ */
 export function optimizerStep(params: Tensor[], optimizer: AdamW, scheduler: LRScheduler, maxGradNorm: number): number {
   const norm = maxGradNorm > 0 ? clipGradNorm(params, maxGradNorm) : Number.NaN;
+  if (maxGradNorm > 0 && !Number.isFinite(norm)) {
+    optimizer.zeroGrad();
+    throw new TrainerError(
+      `the gradients are not finite (global norm ${norm}) at optimizer step ${scheduler.stateDict().step + 1}: the run diverged. Nothing was written into the weights; lower --lr (it is ${optimizer.groups[0]?.config.lr ?? 'unknown'} now), try --dtype float32, or look for extreme values in the data, then --resume from the last checkpoint or start again.`,
+    );
+  }
   optimizer.step();
   scheduler.step();
   optimizer.zeroGrad();
