@@ -409,6 +409,11 @@ export class Tensor implements Scoped, Disposable {
 
   // ----- shape ------------------------------------------------------------------------------
   #checkNumel(op: string, shape: readonly number[]): void {
+    const bad = shape.find((s) => !Number.isInteger(s) || s < -1);
+    if (bad !== undefined) {
+      const arrays = shape.some((s) => Array.isArray(s));
+      throw new ShapeError(`${op}: sizes must be whole numbers ≥ 0 (or one -1), got ${JSON.stringify(shape)}${arrays ? `; pass them as separate arguments: .${op}(${(shape.flat() as number[]).join(', ')})` : ''}`);
+    }
     const known = shape.filter((s) => s !== -1);
     const prod = known.reduce((a, b) => a * b, 1);
     const n = this.numel;

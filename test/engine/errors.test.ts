@@ -36,6 +36,9 @@ describe('shape errors', () => {
     throwsWith(() => a23().view(-1, 4), ShapeError, '6 elements', '[-1, 4]');
     throwsWith(() => a23().view(-1, -1), ShapeError, '[-1, -1]');
     throwsWith(() => a23().reshape(7), ShapeError, 'reshape', 'float32[2, 3]', '[7]');
+    // PyTorch takes reshape((3, 2)) too; here the sizes are separate arguments, and the error says so
+    throwsWith(() => (a23() as unknown as { reshape(s: number[]): unknown }).reshape([3, 2]), ShapeError, 'separate arguments', '.reshape(3, 2)');
+    throwsWith(() => a23().view(2.5, 2), ShapeError, 'whole numbers', '[2.5,2]');
     // Valid shapes still work, including -1.
     assert.deepEqual(a23().view(-1, 2).shape, [3, 2]);
     assert.deepEqual(torch.zeros([0, 3]).view(-1, 3).shape, [0, 3]);
