@@ -248,6 +248,41 @@ export interface BenchRow {
   [extra: string]: unknown;
 }
 
+// ---- RL iteration benches (ppo.ts, grpo.ts): one iteration timed phase by phase -------------------
+
+/** The phases of one online RL iteration, in order; `total` is the whole iteration. */
+export const RL_PHASES = ['generation', 'scoring', 'logprobs', 'advantages', 'training', 'total'] as const;
+export type RLPhase = (typeof RL_PHASES)[number];
+export type PhaseMs = Record<RLPhase, number>;
+/** Where generation's time went on our side (generate()'s timings). */
+export interface GenSplit { castMs: number; prefillMs: number; decodeMs: number }
+
+const fastestPhases = (xs: readonly PhaseMs[]): PhaseMs => Object.fromEntries(RL_PHASES.map((p) => [p, Math.min(...xs.map((x) => x[p]))])) as PhaseMs;
+
+/**
+ * One row per phase for a case: each side's fastest round per phase (as every bench here: the
+ * minimum over rounds), ratio torch/ours. The generation row carries our cast/prefill/decode split
+ * and `newTokens`; the total row episodes/s for `episodes` and whatever `totalExtra` adds.
+ */
+export function phaseRows(
+  name: string,
+  ours: readonly (PhaseMs & { gen: GenSplit })[],
+  torch: readonly PhaseMs[] | null,
+  o: { newTokens: number; episodes: number; totalExtra: Record<string, unknown> },
+): BenchRow[] {
+  const oms = fastestPhases(ours);
+  const t = torch?.length ? fastestPhases(torch) : null;
+  const gen = { castMs: Math.min(...ours.map((x) => x.gen.castMs)), prefillMs: Math.min(...ours.map((x) => x.gen.prefillMs)), decodeMs: Math.min(...ours.map((x) => x.gen.decodeMs)) };
+  return RL_PHASES.map((phase) => {
+    const row: BenchRow = { name: `${name}/${phase}`, case: name, phase, ours_ms: oms[phase], torch_ms: t ? t[phase] : null, ratio: t ? t[phase] / oms[phase] : null };
+    if (phase === 'generation') Object.assign(row, { ours_cast_ms: gen.castMs, ours_prefill_ms: gen.prefillMs, ours_decode_ms: gen.decodeMs, new_tokens: o.newTokens });
+    if (phase === 'total') {
+      Object.assign(row, { ours_episodes_per_s: (o.episodes / oms.total) * 1000, torch_episodes_per_s: t ? (o.episodes / t.total) * 1000 : null, ...o.totalExtra });
+    }
+    return row;
+  });
+}
+
 /** Prints JSON lines with --json, else a table; always ends with one summary JSON object on --json. */
 export function report(bench: string, rows: BenchRow[], meta: Record<string, unknown>): void {
   const round = (x: unknown): unknown => (typeof x === 'number' ? Math.round(x * 1000) / 1000 : x);

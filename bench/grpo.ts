@@ -47,7 +47,7 @@ import { grpoAdvantages, grpoLoss } from '../src/trainers/grpo/loss.js';
 import { grpoConfig, type GRPOConfig } from '../src/trainers/grpo/config.js';
 import type { AdamW } from '../src/optim/adamw.js';
 import type { LRScheduler } from '../src/optim/schedule.js';
-import { addPeakRss, alternate, type BenchRow, flagValue, gpt2Config, gpt2Shape, type Gpt2Shape, measureCases, report, rssChild, rssMb, selectCases, torchScript } from './common.js';
+import { addPeakRss, alternate, flagValue, gpt2Config, gpt2Shape, type Gpt2Shape, measureCases, type PhaseMs, phaseRows, report, rssChild, rssMb, selectCases, torchScript } from './common.js';
 
 const BASE_RSS_MB = rssMb('VmRSS'); // node + libtorch loaded, nothing built yet
 
@@ -55,9 +55,6 @@ const argv = process.argv;
 const tiny = argv.includes('--tiny');
 const rounds = Number(flagValue('--rounds') ?? 2);
 
-const PHASES = ['generation', 'scoring', 'logprobs', 'advantages', 'training', 'total'] as const;
-type Phase = (typeof PHASES)[number];
-type PhaseMs = Record<Phase, number>;
 
 interface CaseConfig extends Gpt2Shape {
   /** Prompts per iteration (grpo()'s --batch-size) and samples per prompt (--num-generations). */
@@ -205,43 +202,16 @@ interface TorchIteration {
   reward: number;
   loss: number;
 }
-const best = (a: PhaseMs | null, b: PhaseMs): PhaseMs => (a ? (Object.fromEntries(PHASES.map((p) => [p, Math.min(a[p], b[p])])) as PhaseMs) : { ...b });
 const torchSide = torchScript(new URL('./torch_grpo.py', import.meta.url), torch.getNumThreads(), { cases: allCases, prompts });
 const { rows, torchRan, loads } = await measureCases(torchSide, cases, (c) => new OursCase(c), async (ours, server, name, c) => {
-  const out: BenchRow[] = [];
   // One warm-up iteration each (first-touch allocations, AdamW state), then `rounds` alternating.
   const r = await alternate(rounds, () => ({ ...ours.iteration(), gen: ours.genTimings }), server && (() => server.request<TorchIteration>({ case: name })));
-  let o: PhaseMs | null = null;
-  let t: PhaseMs | null = null;
-  let gen = { castMs: Infinity, prefillMs: Infinity, decodeMs: Infinity };
-  for (const oi of r.ours) {
-    o = best(o, oi);
-    gen = { castMs: Math.min(gen.castMs, oi.gen.castMs), prefillMs: Math.min(gen.prefillMs, oi.gen.prefillMs), decodeMs: Math.min(gen.decodeMs, oi.gen.decodeMs) };
-  }
-  for (const ti of r.torch ?? []) t = best(t, ti.ms);
   const last = { ours: r.ours.at(-1) ?? { reward: NaN, loss: NaN }, torch: r.torch?.at(-1) ?? null };
-  const oms = o as PhaseMs;
-  for (const phase of PHASES) {
-    const row: BenchRow = {
-      name: `${name}/${phase}`,
-      case: name,
-      phase,
-      ours_ms: oms[phase],
-      torch_ms: t ? t[phase] : null,
-      ratio: t ? t[phase] / oms[phase] : null,
-    };
-    if (phase === 'generation') Object.assign(row, { ours_cast_ms: gen.castMs, ours_prefill_ms: gen.prefillMs, ours_decode_ms: gen.decodeMs, new_tokens: c.batch * c.num_generations * c.new_tokens });
-    if (phase === 'total') {
-      const episodes = c.batch * c.num_generations;
-      Object.assign(row, {
-        ours_episodes_per_s: (episodes / oms.total) * 1000,
-        torch_episodes_per_s: t ? (episodes / t.total) * 1000 : null,
-        ours_loss: last.ours.loss, torch_loss: last.torch?.loss ?? null,
-      });
-    }
-    out.push(row);
-  }
-  return out;
+  return phaseRows(name, r.ours, r.torch?.map((x) => x.ms) ?? null, {
+    newTokens: c.batch * c.num_generations * c.new_tokens,
+    episodes: c.batch * c.num_generations,
+    totalExtra: { ours_loss: last.ours.loss, torch_loss: last.torch?.loss ?? null },
+  });
 });
 // Peak memory, each side in a fresh process (after the timing, so it does not disturb it).
 if (!argv.includes('--no-rss')) for (const row of rows) if (row.phase === 'total') addPeakRss(row, row.case as string, import.meta.url, tiny ? ['--tiny'] : [], torchSide);

@@ -45,7 +45,7 @@ import { ppoConfig, type PPOConfig } from '../src/trainers/ppo/config.js';
 import { rolloutSeed } from '../src/trainers/ppo/train.js';
 import type { AdamW } from '../src/optim/adamw.js';
 import type { LRScheduler } from '../src/optim/schedule.js';
-import { addPeakRss, alternate, type BenchRow, flagValue, gpt2Config, gpt2Shape, type Gpt2Shape, measureCases, report, rssChild, rssMb, selectCases, torchScript } from './common.js';
+import { addPeakRss, alternate, flagValue, gpt2Config, gpt2Shape, type Gpt2Shape, measureCases, type PhaseMs, phaseRows, report, rssChild, rssMb, selectCases, torchScript } from './common.js';
 
 const BASE_RSS_MB = rssMb('VmRSS'); // node + libtorch loaded, nothing built yet
 
@@ -53,9 +53,6 @@ const argv = process.argv;
 const tiny = argv.includes('--tiny');
 const rounds = Number(flagValue('--rounds') ?? 2);
 
-const PHASES = ['generation', 'scoring', 'logprobs', 'advantages', 'training', 'total'] as const;
-type Phase = (typeof PHASES)[number];
-type PhaseMs = Record<Phase, number>;
 
 interface CaseConfig extends Gpt2Shape {
   /** Prompts per iteration (ppo()'s --batch-size). */
@@ -270,43 +267,16 @@ interface TorchIteration {
   score: number;
   loss: number;
 }
-const best = (a: PhaseMs | null, b: PhaseMs): PhaseMs => (a ? (Object.fromEntries(PHASES.map((p) => [p, Math.min(a[p], b[p])])) as PhaseMs) : { ...b });
 const torchSide = torchScript(new URL('./torch_ppo.py', import.meta.url), torch.getNumThreads(), { cases: allCases, prompts });
 const { rows, torchRan, loads } = await measureCases(torchSide, cases, (c) => new OursCase(c), async (ours, server, name, c) => {
-  const out: BenchRow[] = [];
   // One warm-up iteration each (first-touch allocations, AdamW state), then `rounds` alternating.
   const r = await alternate(rounds, () => ({ ...ours.iteration(), gen: ours.genTimings }), server && (() => server.request<TorchIteration>({ case: name })));
-  let o: PhaseMs | null = null;
-  let t: PhaseMs | null = null;
-  let gen = { castMs: Infinity, prefillMs: Infinity, decodeMs: Infinity };
-  for (const oi of r.ours) {
-    o = best(o, oi);
-    gen = { castMs: Math.min(gen.castMs, oi.gen.castMs), prefillMs: Math.min(gen.prefillMs, oi.gen.prefillMs), decodeMs: Math.min(gen.decodeMs, oi.gen.decodeMs) };
-  }
-  for (const ti of r.torch ?? []) t = best(t, ti.ms);
   const last = { ours: r.ours.at(-1) ?? { kl: NaN, score: NaN, loss: NaN }, torch: r.torch?.at(-1) ?? null };
-  const oms = o as PhaseMs;
-  for (const phase of PHASES) {
-    const row: BenchRow = {
-      name: `${name}/${phase}`,
-      case: name,
-      phase,
-      ours_ms: oms[phase],
-      torch_ms: t ? t[phase] : null,
-      ratio: t ? t[phase] / oms[phase] : null,
-    };
-    if (phase === 'generation') Object.assign(row, { ours_cast_ms: gen.castMs, ours_prefill_ms: gen.prefillMs, ours_decode_ms: gen.decodeMs, new_tokens: c.batch * c.new_tokens });
-    if (phase === 'total') {
-      Object.assign(row, {
-        ours_episodes_per_s: (c.batch / oms.total) * 1000,
-        torch_episodes_per_s: t ? (c.batch / t.total) * 1000 : null,
-        ours_kl: last.ours.kl, torch_kl: last.torch?.kl ?? null,
-        ours_policy_loss: last.ours.loss, torch_policy_loss: last.torch?.loss ?? null,
-      });
-    }
-    out.push(row);
-  }
-  return out;
+  return phaseRows(name, r.ours, r.torch?.map((x) => x.ms) ?? null, {
+    newTokens: c.batch * c.new_tokens,
+    episodes: c.batch,
+    totalExtra: { ours_kl: last.ours.kl, torch_kl: last.torch?.kl ?? null, ours_policy_loss: last.ours.loss, torch_policy_loss: last.torch?.loss ?? null },
+  });
 });
 // Peak memory, each side in a fresh process (after the timing, so it does not disturb it).
 if (!argv.includes('--no-rss')) for (const row of rows) if (row.phase === 'total') addPeakRss(row, row.case as string, import.meta.url, tiny ? ['--tiny'] : [], torchSide);
