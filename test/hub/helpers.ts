@@ -8,7 +8,6 @@ import { manualSeed } from '../../src/torch/index.js';
 import { GPT2LMHeadModel, GPT2_DEFAULTS } from '../../src/models/gpt2.js';
 import { savePretrained } from '../../src/models/checkpoint.js';
 import { gpt2Tokenizer } from '../../src/tokenizers/index.js';
-import { main } from '../../src/cli/index.js';
 
 /** A fresh temp root with HF_HOME and HF_HUB_CACHE inside it, HF_ENDPOINT set, every HF_* token/offline variable cleared. */
 export function isolatedHubEnv(endpoint: string): { root: string; cache: string; cleanup: () => void } {
@@ -33,29 +32,7 @@ export async function tinyModelDir(dir: string, opts: { seed?: number; nLayer?: 
   }
 }
 
-/** Runs `rlhf ARGS` in this process; string writes to stdout/stderr are captured (the runner's Buffers pass through). */
-export async function rlhf(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = process.stdout.write;
-  const e = process.stderr.write;
-  const capture = (orig: typeof o, add: (s: string) => void): typeof o =>
-    function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
-      if (typeof chunk === 'string') {
-        add(chunk);
-        return true;
-      }
-      return (orig as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-    } as typeof o;
-  process.stdout.write = capture(o, (s) => (out += s));
-  process.stderr.write = capture(e, (s) => (err += s));
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
+export { rlhf } from '../cli/in-process.js';
 
 /** An http://127.0.0.1:PORT where nothing listens (a port taken and released): connections are refused. */
 export async function closedEndpoint(): Promise<string> {

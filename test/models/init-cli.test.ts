@@ -5,39 +5,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as torch from '../../src/torch/index.js';
-import { main } from '../../src/cli/index.js';
+import { rlhf } from '../cli/in-process.js';
 import { loadPretrained } from '../../src/models/index.js';
 import { tempDir } from './helpers.js';
 
 const tmp = tempDir('rlhf-init-');
 after(tmp.cleanup);
 
-/**
- * Runs `rlhf ARGS` and returns the exit code with the text it wrote to stdout and stderr. Only
- * string writes are captured: the test runner's own messages (Buffers on stdout) pass through.
- */
-async function rlhf(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = process.stdout.write;
-  const e = process.stderr.write;
-  const capture = (orig: typeof o, add: (s: string) => void): typeof o =>
-    function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
-      if (typeof chunk === 'string') {
-        add(chunk);
-        return true;
-      }
-      return (orig as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-    } as typeof o;
-  process.stdout.write = capture(o, (s) => (out += s));
-  process.stderr.write = capture(e, (s) => (err += s));
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
 
 const SMALL = ['--n-layer', '2', '--n-embd', '32', '--n-head', '2', '--n-positions', '64'];
 
